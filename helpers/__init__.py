@@ -1,0 +1,1 @@
+"""Helper library behind the numbered notebooks: bimodal (image + caption) multi-label classification."""

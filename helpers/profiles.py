@@ -1,0 +1,105 @@
+"""Run profiles: how big every stage runs.
+
+- smoke: tiny, for tests; proves every cell runs, not that models learn.
+- cpu:   every experiment at a size a 2-core machine finishes; each notebook states its reductions.
+- full:  the reference study's settings, meant for a GPU.
+
+Each stage has its own small dataclass; a profile is one instance of each.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PROFILE_NAMES = ("smoke", "cpu", "full")
+
+
+@dataclass(frozen=True)
+class DemoDataSize:
+    """Size of the built-in demo data set generated when no data folder is given."""
+
+    n_train: int
+    n_test: int
+
+
+@dataclass(frozen=True)
+class EdaSettings:
+    examples_per_side: int = 15  # images with / without each label in fig03 (the reference showed 15)
+
+
+@dataclass(frozen=True)
+class TextSettings:
+    max_len: int = 20  # tokens kept per caption (reference: 20)
+    max_len_with_stopwords: int = 25  # reference: 25 when stop words are kept
+
+
+@dataclass(frozen=True)
+class LstmSettings:
+    ablation_epochs: int = 20  # reference: 20 epochs per ablation run
+    seeds: tuple[int, ...] = (0, 1, 2)  # reference: 3 runs per setting
+    final_max_epochs: int = 30  # final model: early stopping on validation micro-F1
+    patience: int = 5
+    batch_size: int = 256
+
+
+@dataclass(frozen=True)
+class CnnSettings:
+    image_size: int = 224  # reference: 224 x 224, stretched
+    head_epochs: int = 120  # architecture B head; reference curve goes to 120 epochs
+    experiment_epochs: int = 60  # head epochs per lr / optimizer experiment run
+    seeds: tuple[int, ...] = (0, 1, 2)
+    finetune_epochs: int = 10  # architecture A, every weight trained
+    finetune_image_size: int = 224
+    finetune_max_rows: int | None = None  # None: every training row
+    batch_size: int = 64
+    num_workers: int = 2
+    require_pretrained: bool = True  # full profile stops when ImageNet weights cannot be loaded
+
+
+@dataclass(frozen=True)
+class FusionSettings:
+    folds: int = 5  # cross-fitting folds on the validation split
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    demo: DemoDataSize
+    eda: EdaSettings = field(default_factory=EdaSettings)
+    text: TextSettings = field(default_factory=TextSettings)
+    lstm: LstmSettings = field(default_factory=LstmSettings)
+    cnn: CnnSettings = field(default_factory=CnnSettings)
+    fusion: FusionSettings = field(default_factory=FusionSettings)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        demo=DemoDataSize(n_train=240, n_test=60),
+        eda=EdaSettings(examples_per_side=3),
+        lstm=LstmSettings(ablation_epochs=1, seeds=(0,), final_max_epochs=2, patience=1, batch_size=64),
+        cnn=CnnSettings(
+            image_size=32, head_epochs=3, experiment_epochs=2, seeds=(0,), finetune_epochs=1,
+            finetune_image_size=32, finetune_max_rows=64, batch_size=32, num_workers=0,
+            require_pretrained=False,
+        ),
+        fusion=FusionSettings(folds=2),
+    ),
+    "cpu": Profile(
+        name="cpu",
+        demo=DemoDataSize(n_train=6000, n_test=2000),
+        lstm=LstmSettings(ablation_epochs=8, seeds=(0, 1), final_max_epochs=20, patience=3, batch_size=256),
+        cnn=CnnSettings(
+            image_size=64, head_epochs=120, experiment_epochs=40, seeds=(0, 1), finetune_epochs=3,
+            finetune_image_size=64, finetune_max_rows=3000, batch_size=64, num_workers=2,
+            require_pretrained=False,
+        ),
+    ),
+    "full": Profile(name="full", demo=DemoDataSize(n_train=30000, n_test=10000)),
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILE_NAMES)}") from None
