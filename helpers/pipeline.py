@@ -1,0 +1,126 @@
+"""Run the numbered notebooks headlessly, in order, with papermill.
+
+    python -m helpers.pipeline --data-dir DIR --profile {smoke,cpu,full} [--out DIR] [--only 01,03]
+
+Each executed notebook is written to <out>/executed/ (git-ignored); figures and tables go to
+<out>/figures/, the submission to <out>/Predicted_labels.csv. The run stops at the first
+failing notebook, prints the failing cell's error and exits non-zero.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .atomic import write_json
+from .config import DEMO_DATA_DIR, NOTEBOOKS_DIR, run_paths
+from .profiles import PROFILE_NAMES, get_profile
+from .training import HEADLESS_ENV
+
+NOTEBOOKS = ("01_eda", "02_text_preprocessing", "03_cnn_training", "04_lstm_training", "05_ensembling")
+
+
+@dataclass
+class NotebookFailed(Exception):
+    notebook: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.notebook} failed:\n{self.message}"
+
+
+def select_notebooks(only: str | None) -> list[str]:
+    """'01,03' -> the matching notebook names, in pipeline order."""
+    if not only:
+        return list(NOTEBOOKS)
+    wanted = [token.strip() for token in only.split(",") if token.strip()]
+    chosen = [nb for nb in NOTEBOOKS if any(nb.startswith(w.zfill(2)) or nb == w for w in wanted)]
+    unknown = [w for w in wanted if not any(nb.startswith(w.zfill(2)) or nb == w for nb in NOTEBOOKS)]
+    if unknown:
+        raise ValueError(f"--only: no notebook matches {', '.join(unknown)}; choose from {', '.join(NOTEBOOKS)}")
+    return chosen
+
+
+def run_notebook(name: str, parameters: dict, executed_dir: Path, verbose: bool = False) -> Path:
+    """Execute one notebook with papermill; raise NotebookFailed with the failing cell's error."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    source = NOTEBOOKS_DIR / f"{name}.ipynb"
+    output = executed_dir / f"{name}.ipynb"
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        pm.execute_notebook(
+            str(source), str(output), parameters=parameters, kernel_name="python3", cwd=str(NOTEBOOKS_DIR),
+            progress_bar=not verbose and sys.stderr.isatty(), log_output=verbose, request_save_on_cell_execute=True,
+        )
+    except PapermillExecutionError as error:
+        lines = [f"cell {error.exec_count}: {error.ename}: {error.evalue}"]
+        if verbose:
+            lines.append("\n".join(error.traceback))
+        lines.append(f"executed notebook with the full traceback: {output}")
+        raise NotebookFailed(name, "\n".join(lines)) from None
+    return output
+
+
+def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", only: str | None = None,
+                 seed: int = 0, fresh: bool = False, on_bad_image: str = "error", verbose: bool = False) -> dict:
+    """Run the selected notebooks; return {notebook: seconds}. Timings also go to <out>/executed/timings.json."""
+    settings = get_profile(profile)
+    notebooks = select_notebooks(only)
+    paths = run_paths(data_dir or None, out_dir or None)
+    if not data_dir:
+        from .run import ensure_demo_data
+
+        ensure_demo_data(DEMO_DATA_DIR, settings)
+    parameters = {"DATA_DIR": str(paths.data_dir), "PROFILE": profile, "OUT_DIR": str(paths.out_dir),
+                  "SEED": seed, "FRESH": fresh, "ON_BAD_IMAGE": on_bad_image}
+    os.environ[HEADLESS_ENV] = "1"  # the kernels inherit it: one log line per epoch, no redrawn bars
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    for i, name in enumerate(notebooks, 1):
+        print(f"[{i}/{len(notebooks)}] {name} (profile {profile}) ...", flush=True)
+        t0 = time.perf_counter()
+        run_notebook(name, parameters, paths.executed, verbose=verbose)
+        timings[name] = round(time.perf_counter() - t0, 2)
+        print(f"[{i}/{len(notebooks)}] {name} done in {timings[name]:.1f} s", flush=True)
+    total = round(time.perf_counter() - start, 2)
+    record = {"profile": profile, "data_dir": str(paths.data_dir), "notebooks": timings, "total_s": total}
+    write_json(paths.executed / "timings.json", record)
+    print(f"Pipeline finished in {total:.1f} s. Figures and tables: {paths.figures}")
+    if paths.submission.exists():
+        print(f"Submission: {paths.submission}")
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.pipeline", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default="", help="folder with train.csv, test.csv and data/ "
+                        "(default: the built-in demo data set, generated in data/demo if absent)")
+    parser.add_argument("--profile", default="cpu", choices=PROFILE_NAMES)
+    parser.add_argument("--out", default="", help="output folder (default: the repository root)")
+    parser.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 01,03")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fresh", action="store_true", help="retrain even where a finished result is cached")
+    parser.add_argument("--on-bad-image", default="error", choices=("error", "skip"),
+                        help="'skip' drops train rows whose image is missing or corrupt and lists them")
+    parser.add_argument("--verbose", action="store_true", help="stream every cell's output")
+    args = parser.parse_args(argv)
+    try:
+        run_pipeline(args.data_dir, args.profile, args.out, args.only, args.seed, args.fresh,
+                     args.on_bad_image, args.verbose)
+    except NotebookFailed as error:
+        print(f"\nPIPELINE STOPPED: {error}", file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError) as error:
+        print(f"\nPIPELINE STOPPED: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

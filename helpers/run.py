@@ -1,0 +1,101 @@
+"""The context every notebook builds from its parameters: paths, profile, device, data and split."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from . import figures
+from .config import DEMO_DATA_DIR, RunPaths, run_paths
+from .profiles import Profile, get_profile
+from .training import pick_device
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
+    import torch
+
+    from .dataset import Dataset
+
+VAL_FRACTION = 0.2
+SPLIT_SEED = 0  # one fixed train/validation split for every notebook and every training seed
+
+
+@dataclass
+class Run:
+    paths: RunPaths
+    profile: Profile
+    seed: int = 0
+    fresh: bool = False  # True: retrain even where a finished result for the same config and data is cached
+    on_bad_image: str = "error"  # or "skip": drop train rows whose image is missing or corrupt, and list them
+    device_preference: str = "auto"
+    _dataset: Dataset | None = field(default=None, repr=False)
+
+    @cached_property
+    def device(self) -> torch.device:
+        return pick_device(self.device_preference)
+
+    @property
+    def dataset(self) -> Dataset:
+        """The data set, read and validated once per run."""
+        if self._dataset is None:
+            from .dataset import load_dataset
+
+            self._dataset = load_dataset(self.paths.data_dir, check_images=True, on_bad_image=self.on_bad_image)
+        return self._dataset
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Short hash of the data (CSV contents and image listing): part of every cache key."""
+        from .dataset import data_fingerprint
+
+        return data_fingerprint(self.paths.data_dir)
+
+    @cached_property
+    def split(self) -> tuple[np.ndarray, np.ndarray]:
+        """(train_rows, val_rows): indices into dataset.train, stratified on every label, fixed seed."""
+        from .split import train_val_split
+
+        return train_val_split(self.dataset.Y, val_fraction=VAL_FRACTION, seed=SPLIT_SEED)
+
+    def save_fig(self, fig: plt.Figure, name: str) -> Path:
+        return figures.save_fig(fig, name, self.paths.figures)
+
+    def save_table(self, df: pd.DataFrame, name: str) -> Path:
+        return figures.save_table(df, name, self.paths.figures)
+
+    def describe(self) -> str:
+        return (f"data: {self.paths.data_dir}\noutputs: {self.paths.out_dir}\nprofile: {self.profile.name}, "
+                f"seed {self.seed}, device {self.device}, fresh={self.fresh}")
+
+
+def ensure_demo_data(data_dir: Path, profile: Profile) -> None:
+    """Generate the built-in demo data set at the profile's size unless a complete one is there."""
+    from .demo_data import generate_demo_data
+
+    if not (data_dir / "demo_data.json").exists():
+        print(f"Generating the built-in demo data set ({profile.demo.n_train} + {profile.demo.n_test} rows) "
+              f"in {data_dir} ...", flush=True)
+        generate_demo_data(data_dir, profile.demo.n_train, profile.demo.n_test, seed=0)
+
+
+def setup_run(data_dir: str = "", profile: str = "cpu", out_dir: str = "", seed: int = 0, fresh: bool = False,
+              on_bad_image: str = "error", device: str = "auto") -> Run:
+    """Build the run context from notebook parameters; "" means the built-in demo data / the repository root."""
+    if on_bad_image not in ("error", "skip"):
+        raise ValueError(f"ON_BAD_IMAGE must be 'error' or 'skip', not {on_bad_image!r}")
+    paths = run_paths(data_dir or None, out_dir or None)
+    settings = get_profile(profile)
+    if not data_dir:
+        ensure_demo_data(DEMO_DATA_DIR, settings)
+    elif not paths.data_dir.is_dir():
+        raise FileNotFoundError(f"data folder {paths.data_dir} does not exist; DATA_DIR must be a folder holding "
+                                "train.csv, test.csv and data/<ImageID> images")
+    for folder in (paths.figures, paths.artifacts):
+        folder.mkdir(parents=True, exist_ok=True)
+    figures.set_theme()
+    return Run(paths=paths, profile=settings, seed=seed, fresh=fresh, on_bad_image=on_bad_image,
+               device_preference=device)
