@@ -49,31 +49,36 @@ def iterative_stratification(Y: np.ndarray, ratios: list[float] | np.ndarray, se
     label_sets = [np.flatnonzero(row).tolist() for row in Yb]
 
     fold_of = np.full(n, -1, dtype=np.int64)
-    need_rows = ratios * n
-    need = _desired_label_counts(Yb.sum(axis=0), ratios)  # (k, n_labels)
+    # Plain Python lists in the per-row loop: much faster than numpy for k x 18 numbers.
+    need_rows = (ratios * n).tolist()
+    need = _desired_label_counts(Yb.sum(axis=0), ratios).tolist()  # [fold][label]
+    folds = range(k)
     remaining = Yb.copy()
     rem_count = remaining.sum(axis=0).astype(np.int64)
 
-    def pick(scores: np.ndarray) -> int:
-        best = np.flatnonzero(scores == scores.max())
+    def pick(scores: list[float]) -> int:
+        top = max(scores)
+        best = [f for f in folds if scores[f] == top]
         if len(best) > 1:
-            by_size = need_rows[best]
-            best = best[by_size == by_size.max()]
-        return int(best[0] if len(best) == 1 else rng.choice(best))
+            top_rows = max(need_rows[f] for f in best)
+            best = [f for f in best if need_rows[f] == top_rows]
+        return best[0] if len(best) == 1 else int(rng.choice(best))
 
     while rem_count.sum() > 0:
         alive = np.flatnonzero(rem_count > 0)
         fewest = alive[rem_count[alive] == rem_count[alive].min()]
         label = int(rng.choice(fewest)) if len(fewest) > 1 else int(fewest[0])
-        rows = order[remaining[order, label]]
-        for r in rows.tolist():
-            fold = pick(need[:, label])
+        rows = order[remaining[order, label]].tolist()
+        for r in rows:
+            fold = pick([need[f][label] for f in folds])
             fold_of[r] = fold
-            labels = label_sets[r]
-            need[fold, labels] -= 1.0
+            need_fold = need[fold]
+            for j in label_sets[r]:
+                need_fold[j] -= 1.0
             need_rows[fold] -= 1.0
-            remaining[r, labels] = False
-            rem_count[labels] -= 1
+        assigned = np.asarray(rows, dtype=np.int64)
+        remaining[assigned] = False
+        rem_count = remaining.sum(axis=0)
     for r in order[fold_of[order] < 0].tolist():  # rows without any label
         fold = pick(need_rows)
         fold_of[r] = fold
@@ -85,13 +90,15 @@ def iterative_stratification(Y: np.ndarray, ratios: list[float] | np.ndarray, se
 def _repair_missing_labels(Yb: np.ndarray, fold_of: np.ndarray, k: int) -> None:
     """Move single rows so that every label with >= k positives has a positive in every fold.
 
-    A row is only moved out of a fold where each of its labels has another positive, so a move
-    never empties a label from the fold it leaves. Rarely needed; changes fold sizes by a row or two.
+    A row is only moved out of a fold where each of its labels has another positive (labels too
+    rare to be in every fold aside), so a move never empties a label from the fold it leaves.
+    Rarely needed; changes fold sizes by a row or two.
     """
     n_pos = Yb.sum(axis=0)
+    protected = n_pos >= k  # labels that can and should be in every fold
     for _ in range(4 * Yb.shape[1] * k):  # bound on the number of moves
         counts = np.stack([Yb[fold_of == f].sum(axis=0) for f in range(k)])  # (k, labels)
-        gaps = [(f, j) for j in np.flatnonzero(n_pos >= k) for f in range(k) if counts[f, j] == 0]
+        gaps = [(f, j) for j in np.flatnonzero(protected) for f in range(k) if counts[f, j] == 0]
         if not gaps:
             return
         target, label = gaps[0]
@@ -100,7 +107,7 @@ def _repair_missing_labels(Yb: np.ndarray, fold_of: np.ndarray, k: int) -> None:
             if counts[source, label] < 2:
                 break
             for r in np.flatnonzero((fold_of == source) & Yb[:, label]):
-                if (counts[source, Yb[r]] >= 2).all():
+                if ((counts[source] >= 2) | ~protected)[Yb[r]].all():
                     fold_of[r] = target
                     moved = True
                     break

@@ -1,0 +1,271 @@
+"""Load and validate a data folder in the COMP5329 layout: train.csv, test.csv, data/<ImageID>
+(and test_labels.csv for the built-in demo data).
+
+Every problem is reported with the file, the line numbers and the ImageIDs at fault; nothing
+is dropped silently. Only unusable images can be skipped (on_bad_image="skip"), and only for
+training rows; each skipped row is listed in Dataset.skipped and announced in a warning.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import IMAGES_SUBDIR, TEST_CSV, TEST_LABELS_CSV, TRAIN_CSV
+from helpers.csv_format import read_labels_csv, read_test_csv, read_train_csv
+from helpers.images import check_images as _check_images
+from helpers.labels import labels_to_matrix, parse_label_field
+
+MAX_LISTED = 10
+ON_BAD_IMAGE = ("error", "skip")
+
+
+class DataError(ValueError):
+    """The data folder has a problem; the message names the file, the rows / IDs and what to do."""
+
+
+class DataWarning(UserWarning):
+    """Rows were skipped (on_bad_image='skip'); the message lists them."""
+
+
+@dataclass
+class Dataset:
+    """A validated data folder.
+
+    train: ImageID, Labels (list[int]), Caption, line (line number in train.csv)
+    test:  ImageID, Caption, line
+    Y / test_Y: (rows, 18) uint8 0/1 matrices in helpers.labels.LABEL_IDS order;
+    test_Y is None unless test_labels.csv exists (the demo data).
+    skipped: one line per training row left out because of its image.
+    """
+
+    data_dir: Path
+    train: pd.DataFrame
+    test: pd.DataFrame
+    Y: np.ndarray
+    test_Y: np.ndarray | None
+    images_dir: Path
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def n_train(self) -> int:
+        return len(self.train)
+
+    @property
+    def n_test(self) -> int:
+        return len(self.test)
+
+    def image_path(self, image_id: str) -> Path:
+        return self.images_dir / image_id
+
+    def train_image_paths(self) -> list[Path]:
+        return [self.images_dir / i for i in self.train["ImageID"]]
+
+    def test_image_paths(self) -> list[Path]:
+        return [self.images_dir / i for i in self.test["ImageID"]]
+
+
+def _listing(items: Sequence[str], limit: int = MAX_LISTED) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _row(image_id: str, line: int) -> str:
+    return f"{image_id} (line {line})"
+
+
+def _duplicates(df: pd.DataFrame) -> list[str]:
+    dup = df[df["ImageID"].duplicated(keep=False)]
+    return [_row(i, ln) for i, ln in zip(dup["ImageID"], dup["line"], strict=True)]
+
+
+def _parse_train_labels(train: pd.DataFrame, path: Path) -> list[list[int]]:
+    parsed: list[list[int]] = []
+    empty: list[str] = []
+    bad: list[str] = []
+    for image_id, field_, line in zip(train["ImageID"], train["Labels"], train["line"], strict=True):
+        try:
+            labels = parse_label_field(field_)
+        except ValueError as err:
+            bad.append(f"{_row(image_id, line)}: {err}")
+            labels = []
+        else:
+            if not labels:
+                empty.append(_row(image_id, line))
+        parsed.append(labels)
+    problems = []
+    if bad:
+        problems.append(f"{len(bad)} row(s) with an invalid label: {_listing(bad)}")
+    if empty:
+        problems.append(f"{len(empty)} row(s) with an empty Labels field: {_listing(empty)}")
+    if problems:
+        raise DataError(
+            f"{path}: " + "; ".join(problems)
+            + ". Every training row needs at least one label id out of 1..19 without 12, separated by spaces; "
+            "fix or remove these rows."
+        )
+    return parsed
+
+
+def _read_test_labels(path: Path, test: pd.DataFrame) -> np.ndarray:
+    table = read_labels_csv(path)
+    problems = []
+    dup = _duplicates(table)
+    if dup:
+        problems.append(f"duplicate ImageIDs {_listing(dup)}")
+    by_id: dict[str, list[int]] = {}
+    bad: list[str] = []
+    for image_id, field_, line in zip(table["ImageID"], table["Labels"], table["line"], strict=True):
+        try:
+            by_id[image_id] = parse_label_field(field_)
+        except ValueError as err:
+            bad.append(f"{_row(image_id, line)}: {err}")
+    if bad:
+        problems.append(f"invalid labels: {_listing(bad)}")
+    test_ids = list(test["ImageID"])
+    missing = [i for i in test_ids if i not in by_id]
+    extra = sorted(set(by_id) - set(test_ids))
+    if missing:
+        problems.append(f"no labels for test images {_listing(missing)}")
+    if extra:
+        problems.append(f"labels for images not in {TEST_CSV}: {_listing(extra)}")
+    if problems:
+        raise DataError(f"{path}: " + "; ".join(problems)
+                        + f". It must hold one row per row of {TEST_CSV}; fix it or delete it (it is optional).")
+    return labels_to_matrix(by_id[i] for i in test_ids)
+
+
+def _validate_rows(train: pd.DataFrame, test: pd.DataFrame, train_path: Path, test_path: Path) -> None:
+    problems = []
+    for df, path in ((train, train_path), (test, test_path)):
+        dup = _duplicates(df)
+        if dup:
+            problems.append(f"{path}: duplicate ImageIDs {_listing(dup)}; "
+                            "every ImageID must appear once, remove the extra rows")
+        empty = df[df["Caption"].str.strip() == ""]
+        if len(empty):
+            rows = [_row(i, ln) for i, ln in zip(empty["ImageID"], empty["line"], strict=True)]
+            problems.append(f"{path}: {len(rows)} empty caption(s): {_listing(rows)}; every row needs a caption text")
+    both = test[test["ImageID"].isin(set(train["ImageID"]))]
+    if len(both):
+        rows = [_row(i, ln) for i, ln in zip(both["ImageID"], both["line"], strict=True)]
+        problems.append(f"{test_path}: {len(rows)} test ImageID(s) also in {train_path.name}: {_listing(rows)}; "
+                        "train and test images must be different files")
+    if problems:
+        raise DataError("\n".join(problems))
+
+
+def _handle_images(
+    train: pd.DataFrame, test: pd.DataFrame, images_dir: Path, verify: bool, on_bad_image: str
+) -> tuple[set[str], list[str]]:
+    """Check the image files; return the training ImageIDs to skip and one description per row."""
+    if not images_dir.is_dir():
+        raise DataError(f"{images_dir}: image folder not found; put the images of train.csv and test.csv "
+                        f"in a folder named '{IMAGES_SUBDIR}' beside them.")
+    report = _check_images(images_dir, list(train["ImageID"]) + list(test["ImageID"]), verify=verify)
+    if report.ok:
+        return set(), []
+    bad = set(report.bad)
+
+    def describe(df: pd.DataFrame, csv_name: str) -> list[str]:
+        rows = df[df["ImageID"].isin(bad)]
+        pairs = zip(rows["ImageID"], rows["line"], strict=True)
+        return [f"{csv_name} line {ln}: {i} ({report.reasons[i]})" for i, ln in pairs]
+
+    bad_train, bad_test = describe(train, TRAIN_CSV), describe(test, TEST_CSV)
+    fix = f"copy the missing or broken files into {images_dir}"
+    if on_bad_image == "error" or bad_test:
+        which = bad_train + bad_test if on_bad_image == "error" else bad_test
+        extra = "" if on_bad_image == "error" else " (test rows cannot be skipped: every test image needs a prediction)"
+        raise DataError(
+            f"{images_dir}: {len(which)} row(s) with an unusable image{extra}: {_listing(which)}; {fix}"
+            + ("" if on_bad_image == "skip" else ", or pass on_bad_image='skip' to leave such training rows out")
+            + "."
+        )
+    return bad & set(train["ImageID"]), bad_train
+
+
+def load_dataset(
+    data_dir: str | Path,
+    check_images: bool = True,
+    on_bad_image: str = "error",
+    verify_images: bool = False,
+) -> Dataset:
+    """Read and validate train.csv, test.csv (and test_labels.csv if present) and the image folder.
+
+    check_images: every ImageID must have a file in data/ (one directory listing).
+    verify_images: also open every image header with PIL to find corrupt files (slower).
+    on_bad_image: 'error' raises DataError; 'skip' leaves training rows with a missing/corrupt
+    image out, lists them in Dataset.skipped and warns (test rows are never skipped).
+    """
+    if on_bad_image not in ON_BAD_IMAGE:
+        raise ValueError(f"on_bad_image must be one of {ON_BAD_IMAGE}, got {on_bad_image!r}")
+    data_dir = Path(data_dir).expanduser()
+    if not data_dir.is_dir():
+        raise DataError(f"{data_dir}: data folder not found; "
+                        f"pass the folder that holds {TRAIN_CSV}, {TEST_CSV} and {IMAGES_SUBDIR}/.")
+    train_path, test_path = data_dir / TRAIN_CSV, data_dir / TEST_CSV
+    for path in (train_path, test_path):
+        if not path.is_file():
+            raise DataError(f"{path}: file not found; the data folder must hold {TRAIN_CSV}, {TEST_CSV} and "
+                            f"{IMAGES_SUBDIR}/ as given in the assignment.")
+    train = read_train_csv(train_path)
+    test = read_test_csv(test_path)
+    if train.empty:
+        raise DataError(f"{train_path}: no rows after the header; use the full train.csv.")
+    if test.empty:
+        raise DataError(f"{test_path}: no rows after the header; use the full test.csv.")
+
+    train["Labels"] = pd.Series(_parse_train_labels(train, train_path), index=train.index, dtype=object)
+    _validate_rows(train, test, train_path, test_path)
+    labels_path = data_dir / TEST_LABELS_CSV
+    test_Y = _read_test_labels(labels_path, test) if labels_path.is_file() else None
+
+    images_dir = data_dir / IMAGES_SUBDIR
+    skipped: list[str] = []
+    if check_images or verify_images:
+        skip_ids, skipped = _handle_images(train, test, images_dir, verify_images, on_bad_image)
+    if skipped:
+        train = train[~train["ImageID"].isin(skip_ids)].reset_index(drop=True)
+        warnings.warn(
+            f"skipped {len(skipped)} training row(s) whose image is missing or corrupt "
+            f"({len(train)} rows remain): {_listing(skipped)}",
+            DataWarning,
+            stacklevel=2,
+        )
+        if train.empty:
+            raise DataError(f"{images_dir}: no training row has a usable image; check the image folder.")
+    train = train[["ImageID", "Labels", "Caption", "line"]]
+    Y = labels_to_matrix(train["Labels"])
+    return Dataset(data_dir=data_dir, train=train, test=test, Y=Y, test_Y=test_Y,
+                   images_dir=images_dir, skipped=skipped)
+
+
+def data_fingerprint(data_dir: str | Path, length: int = 16) -> str:
+    """Short hex hash of train.csv + test.csv contents and the image folder's listing
+    (names, sizes, modification times); keys the feature caches. Copying the images without
+    keeping their modification times changes it."""
+    data_dir = Path(data_dir).expanduser()
+    digest = hashlib.sha256()
+    for name in (TRAIN_CSV, TEST_CSV):
+        path = data_dir / name
+        if not path.is_file():
+            raise DataError(f"{path}: file not found; cannot fingerprint the data folder.")
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    images_dir = data_dir / IMAGES_SUBDIR
+    entries: list[str] = []
+    if images_dir.is_dir():
+        with os.scandir(images_dir) as it:
+            for entry in it:
+                if entry.is_file():
+                    st = entry.stat()
+                    entries.append(f"{entry.name}\t{st.st_size}\t{st.st_mtime_ns}")
+    entries.sort()
+    digest.update("\n".join(entries).encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:length]
