@@ -84,7 +84,8 @@ def _check_header(path: Path, line: str, expected: tuple[str, ...]) -> None:
     fields = tuple(field.strip() for field in line.split(","))
     if fields != expected:
         raise _error(path, 1, line, f"wrong header, expected {','.join(expected)!r}",
-                     f"check that this is the {path.name} of the COMP5329 data set and that its first line is the header")
+                     f"check that this is the {path.name} of the COMP5329 data set "
+                     "and that its first line is the header")
 
 
 def _read_captioned(path: str | Path, with_labels: bool) -> pd.DataFrame:
@@ -111,8 +112,8 @@ def _read_captioned(path: str | Path, with_labels: bool) -> pd.DataFrame:
     captions: list[str] = []
     line_numbers: list[int] = []
     n_fields = len(expected)
-    bounds = starts[1:] + [len(lines)]
-    for start, id_end, stop in zip(starts, id_ends, bounds):
+    bounds = [*starts[1:], len(lines)] if starts else []
+    for start, id_end, stop in zip(starts, id_ends, bounds, strict=True):
         first = lines[start]
         record = first if stop == start + 1 else "\n".join(lines[start:stop])
         rest = record[id_end:]
@@ -202,8 +203,9 @@ def write_labels_csv(
     if len(image_ids) != len(label_lists):
         raise ValueError(f"{len(image_ids)} image ids but {len(label_lists)} label lists; pass one list per image")
     out = [",".join(LABELS_HEADER)]
-    for image_id, labels in zip(image_ids, label_lists):
+    for image_id, labels in zip(image_ids, label_lists, strict=True):
         if not image_id or any(c in image_id for c in ',"\n\r'):
-            raise ValueError(f"ImageID {image_id!r} cannot be written to {path}: it is empty or holds a comma, quote or newline")
+            raise ValueError(f"ImageID {image_id!r} cannot be written to {path}: "
+                             "it is empty or holds a comma, quote or newline")
         out.append(f"{image_id},{' '.join(str(v) for v in sorted({int(v) for v in labels}))}")
     return write_text(path, "\n".join(out) + "\n")
