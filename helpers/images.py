@@ -155,6 +155,9 @@ def check_images(images_dir: str | Path, image_ids: Iterable[str], verify: bool 
             try:
                 with Image.open(images_dir / image_id) as im:
                     im.size  # noqa: B018 - header parsed by open(); size proves it is an image
+            except UnidentifiedImageError:
+                report.corrupt.append(image_id)
+                report.reasons[image_id] = "corrupt image: not a format PIL can identify"
             except _READ_ERRORS as err:
                 report.corrupt.append(image_id)
                 report.reasons[image_id] = f"corrupt image ({type(err).__name__}: {err})"
