@@ -9,7 +9,6 @@ failing notebook, prints the failing cell's error and exits non-zero.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -77,6 +76,9 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
         from .run import ensure_demo_data
 
         ensure_demo_data(DEMO_DATA_DIR, settings)
+    elif not paths.data_dir.is_dir():
+        raise FileNotFoundError(f"--data-dir {paths.data_dir} does not exist; it must hold train.csv, test.csv "
+                                "and the images in data/")
     parameters = {"DATA_DIR": str(paths.data_dir), "PROFILE": profile, "OUT_DIR": str(paths.out_dir),
                   "SEED": seed, "FRESH": fresh, "ON_BAD_IMAGE": on_bad_image}
     os.environ[HEADLESS_ENV] = "1"  # the kernels inherit it: one log line per epoch, no redrawn bars

@@ -1,0 +1,119 @@
+"""The notebooks: committed clean, shaped alike (bootstrap, literal parameters, setup), and run end to end.
+
+The slow test runs the whole pipeline with papermill on a tiny generated data set with the
+smoke profile and checks what it wrote: every figure and table of the reference study's
+numbering plus ours, and a valid submission.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers.config import NOTEBOOKS_DIR, REPO_ROOT
+from helpers.pipeline import NOTEBOOKS
+
+NOTEBOOK_FILES = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in NOTEBOOKS]
+PARAMETER_NAMES = {"DATA_DIR", "PROFILE", "OUT_DIR", "SEED", "FRESH", "ON_BAD_IMAGE"}
+
+
+def code_cells(path: Path) -> list[dict]:
+    return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def test_every_notebook_exists():
+    assert sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb")) == sorted(p.name for p in NOTEBOOK_FILES)
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.stem)
+def test_committed_notebook_has_no_outputs(path):
+    dirty = [i for i, c in enumerate(code_cells(path)) if c.get("outputs") or c.get("execution_count")]
+    assert not dirty, f"{path.name}: code cells {dirty} carry outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.stem)
+def test_notebook_shape(path):
+    cells = code_cells(path)
+    assert "ROOT" in "".join(cells[0]["source"]), "first code cell must be the bootstrap"
+    params = cells[1]
+    assert "parameters" in params.get("metadata", {}).get("tags", []), "second code cell must be tagged parameters"
+    tree = ast.parse("".join(params["source"]))
+    names = set()
+    for node in tree.body:
+        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), \
+            f"{path.name}: the parameters cell must hold literal assignments only"
+        names.add(node.targets[0].id)
+    assert PARAMETER_NAMES <= names
+    assert "setup_run(" in "".join(cells[2]["source"]), "third code cell derives the run from the parameters"
+
+
+EXPECTED_FIGURES = [
+    "fig01_label_distribution", "fig02_labels_per_example", "fig05_caption_words",
+    "fig06_caption_words_no_stopwords", "fig13_caption_words_with_stopwords",
+    "fig08_lstm_architecture", "fig09_lstm_cutoff", "fig10_lstm_learning_rate", "fig11_lstm_embedding_dim",
+    "fig12_lstm_hidden_dim", "fig14_lstm_preprocessing",
+    "fig15_cnn_learning_rate", "fig16_cnn_cutoff", "fig17_cnn_optimizer", "fig18_cnn_epochs",
+    "fig19_caption_examples", "fig20_per_label_f1", "fig21_training_curves", "fig22_prediction_gallery",
+    "fig23_precision_recall",
+]
+EXPECTED_TABLES = [
+    "table01_label_meanings", "table02_preprocessing_examples", "table03_lstm_sizes", "table04_dictionary_sizes",
+    "table05_lambda_sweep", "table06_cnn_design", "table07_cnn_performance", "table08_lstm_design",
+    "table09_lstm_performance", "table10_ensemble_performance", "table11_fusion_methods",
+    "table20_per_label_metrics",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Path:
+    from helpers.demo_data import generate_demo_data
+
+    return generate_demo_data(tmp_path_factory.mktemp("demo"), n_train=240, n_test=60, seed=0)
+
+
+@pytest.mark.slow
+def test_pipeline_smoke_regenerates_every_figure_table_and_submission(tiny_data, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "helpers.pipeline", "--data-dir", str(tiny_data), "--profile",
+                           "smoke", "--out", str(out)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    figures = out / "figures"
+    missing = [f for f in EXPECTED_FIGURES if not (figures / f"{f}.png").is_file()]
+    missing += [t for t in EXPECTED_TABLES for ext in (".csv", ".md") if not (figures / f"{t}{ext}").is_file()]
+    assert not missing, f"not written: {missing}"
+    assert len(list(figures.glob("fig03_examples_*.png"))) == 18
+    for name in NOTEBOOKS:
+        assert (out / "executed" / f"{name}.ipynb").is_file()
+    submission = pd.read_csv(out / "Predicted_labels.csv", dtype=str, keep_default_na=False)
+    test_ids = pd.read_csv(tiny_data / "test_labels.csv", dtype=str)["ImageID"]
+    assert list(submission.columns) == ["ImageID", "Labels"]
+    assert submission["ImageID"].tolist() == test_ids.tolist()
+    assert (submission["Labels"].str.len() > 0).all()
+    timings = json.loads((out / "executed" / "timings.json").read_text())
+    assert set(timings["notebooks"]) == set(NOTEBOOKS)
+
+
+@pytest.mark.slow
+def test_pipeline_stops_at_the_failing_notebook_with_its_error(tiny_data, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "data").symlink_to(tiny_data / "data")
+    (broken / "test.csv").write_text((tiny_data / "test.csv").read_text())
+    proc = subprocess.run([sys.executable, "-m", "helpers.pipeline", "--data-dir", str(broken), "--profile",
+                           "smoke", "--out", str(tmp_path / "out")], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 1
+    assert "01_eda failed" in proc.stderr and "train.csv" in proc.stderr
+    assert not (tmp_path / "out" / "executed" / "02_text_preprocessing.ipynb").exists()
+
+
+def test_pipeline_rejects_a_missing_data_dir(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "helpers.pipeline", "--data-dir", str(tmp_path / "nope"),
+                           "--profile", "smoke", "--out", str(tmp_path / "out")], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
