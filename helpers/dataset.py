@@ -80,20 +80,29 @@ def _row(image_id: str, line: int) -> str:
     return f"{image_id} (line {line})"
 
 
+def _rows(df: pd.DataFrame) -> list[str]:
+    """'ID (line N)' for every row of df (lists, not pandas iteration, for speed)."""
+    return [_row(i, ln) for i, ln in zip(df["ImageID"].tolist(), df["line"].tolist(), strict=True)]
+
+
 def _duplicates(df: pd.DataFrame) -> list[str]:
     dup = df[df["ImageID"].duplicated(keep=False)]
-    return [_row(i, ln) for i, ln in zip(dup["ImageID"], dup["line"], strict=True)]
+    return _rows(dup)
 
 
 def _parse_train_labels(train: pd.DataFrame, path: Path) -> list[list[int]]:
     parsed: list[list[int]] = []
     empty: list[str] = []
     bad: list[str] = []
-    for image_id, field_, line in zip(train["ImageID"], train["Labels"], train["line"], strict=True):
+    cache: dict[str, list[int]] = {}  # few distinct label fields: parse each once
+    columns = (train["ImageID"].tolist(), train["Labels"].tolist(), train["line"].tolist())
+    for image_id, field_, line in zip(*columns, strict=True):
         try:
-            labels = parse_label_field(field_)
+            if field_ not in cache:
+                cache[field_] = parse_label_field(field_)
+            labels = list(cache[field_])
         except ValueError as err:
-            bad.append(f"{_row(image_id, line)}: {err}")
+            bad.append(f"{_row(image_id, line)}: {str(err).split(' (valid')[0]}")
             labels = []
         else:
             if not labels:
@@ -121,7 +130,8 @@ def _read_test_labels(path: Path, test: pd.DataFrame) -> np.ndarray:
         problems.append(f"duplicate ImageIDs {_listing(dup)}")
     by_id: dict[str, list[int]] = {}
     bad: list[str] = []
-    for image_id, field_, line in zip(table["ImageID"], table["Labels"], table["line"], strict=True):
+    columns = (table["ImageID"].tolist(), table["Labels"].tolist(), table["line"].tolist())
+    for image_id, field_, line in zip(*columns, strict=True):
         try:
             by_id[image_id] = parse_label_field(field_)
         except ValueError as err:
@@ -150,11 +160,11 @@ def _validate_rows(train: pd.DataFrame, test: pd.DataFrame, train_path: Path, te
                             "every ImageID must appear once, remove the extra rows")
         empty = df[df["Caption"].str.strip() == ""]
         if len(empty):
-            rows = [_row(i, ln) for i, ln in zip(empty["ImageID"], empty["line"], strict=True)]
+            rows = _rows(empty)
             problems.append(f"{path}: {len(rows)} empty caption(s): {_listing(rows)}; every row needs a caption text")
     both = test[test["ImageID"].isin(set(train["ImageID"]))]
     if len(both):
-        rows = [_row(i, ln) for i, ln in zip(both["ImageID"], both["line"], strict=True)]
+        rows = _rows(both)
         problems.append(f"{test_path}: {len(rows)} test ImageID(s) also in {train_path.name}: {_listing(rows)}; "
                         "train and test images must be different files")
     if problems:
@@ -175,7 +185,7 @@ def _handle_images(
 
     def describe(df: pd.DataFrame, csv_name: str) -> list[str]:
         rows = df[df["ImageID"].isin(bad)]
-        pairs = zip(rows["ImageID"], rows["line"], strict=True)
+        pairs = zip(rows["ImageID"].tolist(), rows["line"].tolist(), strict=True)
         return [f"{csv_name} line {ln}: {i} ({report.reasons[i]})" for i, ln in pairs]
 
     bad_train, bad_test = describe(train, TRAIN_CSV), describe(test, TEST_CSV)
