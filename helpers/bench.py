@@ -1,0 +1,330 @@
+"""Benchmark every stage against the reference study's way, side by side, in one run.
+
+    python -m helpers.bench --json bench/latest.json [--n-train 30000 --n-test 10000]
+                            [--stages reading,text,images,cnn_head,lstm,pipeline] [--profile cpu]
+
+Runs on the built-in demo data set (generated if absent; default full size) or on --data-dir,
+prints a table and writes JSON. Ratios (feature pipeline vs bare forward, cached head vs the
+reference's backbone-every-epoch training) are measured in the same run on the same machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .atomic import write_json
+from .config import DATA_ROOT, REPO_ROOT
+
+STAGES = ("reading", "text", "images", "cnn_head", "lstm", "pipeline")
+HEAD_EPOCHS = 120  # the reference's architecture-B training length
+IMAGE_SIZE = 224  # the reference's input size
+
+
+class PeakMemory:
+    """Peak resident memory (MB) of this process and all its descendants, sampled in a thread."""
+
+    def __init__(self, interval_s: float = 0.2):
+        import psutil
+
+        self._process = psutil.Process()
+        self._interval = interval_s
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _rss_mb(self) -> float:
+        import psutil
+
+        total = 0
+        for proc in [self._process, *self._process.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                pass
+        return total / 2**20
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, self._rss_mb())
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, self._rss_mb())
+
+
+@dataclass
+class BenchContext:
+    data_dir: Path
+    profile: str
+    device: torch.device
+    image_sample: int
+    workers: int
+    shared: dict[str, Any] = field(default_factory=dict)  # what one stage hands the next (dataset, tokens)
+
+    @property
+    def dataset(self):
+        if "dataset" not in self.shared:
+            from .dataset import load_dataset
+
+            self.shared["dataset"] = load_dataset(self.data_dir, check_images=True)
+        return self.shared["dataset"]
+
+    def image_paths(self, n: int) -> list[Path]:
+        ids = self.dataset.train["ImageID"].tolist()[:n]
+        return [self.dataset.images_dir / i for i in ids]
+
+
+def machine_info(device: torch.device) -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+            "python": platform.python_version(), "device": str(device)}
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+# ---------------------------------------------------------------------------------------------- stages
+
+
+def stage_reading(ctx: BenchContext) -> dict[str, float]:
+    """Reading and validating train.csv + test.csv and the image listing."""
+    from .dataset import load_dataset
+
+    start = time.perf_counter()
+    dataset = load_dataset(ctx.data_dir, check_images=True)
+    seconds = time.perf_counter() - start
+    ctx.shared["dataset"] = dataset
+    rows = len(dataset.train) + len(dataset.test)
+    return {"reading_s": seconds, "reading_rows_per_s": rows / seconds}
+
+
+def stage_text(ctx: BenchContext) -> dict[str, float]:
+    """The reference preprocessing (clean, stop words, Snowball) + dictionary + encoding of every caption."""
+    from .run import SPLIT_SEED, VAL_FRACTION
+    from .split import train_val_split
+    from .text import encode_dataset, variant_config
+
+    dataset = ctx.dataset
+    split = train_val_split(dataset.Y, VAL_FRACTION, SPLIT_SEED)
+    start = time.perf_counter()
+    encoded = encode_dataset(dataset, split, "standard", variant_config("standard"), download=False)
+    seconds = time.perf_counter() - start
+    ctx.shared["encoded"] = encoded
+    rows = len(dataset.train) + len(dataset.test)
+    return {"text_encode_s": seconds, "text_captions_per_s": rows / seconds, "text_vocab_size": encoded.vocab_size}
+
+
+def _backbone(ctx: BenchContext) -> torch.nn.Module:
+    if "backbone" not in ctx.shared:
+        from .cnn import feature_extractor, load_resnet34
+
+        resnet, pretrained = load_resnet34(pretrained=True, require_pretrained=False)
+        ctx.shared["backbone"] = feature_extractor(resnet)
+        ctx.shared["pretrained"] = pretrained
+    return ctx.shared["backbone"]
+
+
+def stage_images(ctx: BenchContext) -> dict[str, float]:
+    """Decoding + resizing alone, the bare ResNet-34 forward, and the project's feature extraction, at 224 px."""
+    from .image_features import image_loader, measure_feature_throughput, measure_forward_throughput
+
+    paths = ctx.image_paths(ctx.image_sample)
+    start = time.perf_counter()
+    for _ in image_loader(paths, IMAGE_SIZE, batch_size=32, num_workers=ctx.workers, device=ctx.device):
+        pass
+    decode = len(paths) / (time.perf_counter() - start)
+    model = _backbone(ctx)
+    forward = measure_forward_throughput(model, IMAGE_SIZE, n_images=len(paths), batch_size=32, device=ctx.device)
+    pipeline = measure_feature_throughput(model, paths, IMAGE_SIZE, batch_size=32, num_workers=ctx.workers,
+                                          device=ctx.device)
+    ctx.shared["feature_img_per_s"] = pipeline
+    return {"decode_resize_img_per_s": decode, "bare_forward_img_per_s": forward,
+            "feature_pipeline_img_per_s": pipeline, "feature_vs_forward": pipeline / forward,
+            "images_sampled": len(paths), "pretrained_weights": float(ctx.shared["pretrained"])}
+
+
+def stage_cnn_head(ctx: BenchContext) -> dict[str, float]:
+    """Architecture B for 120 epochs: the reference's way (backbone every epoch) vs cached features."""
+    from .cnn import FeatureHead
+    from .cnn_training import FeatureBatches, reference_epoch_seconds
+    from .image_features import measure_feature_throughput
+    from .training import TrainConfig, fit
+
+    n_rows = len(ctx.dataset.train)
+    paths = ctx.image_paths(min(ctx.image_sample, n_rows))
+    targets = ctx.dataset.Y[: len(paths)].astype(np.float32)
+    model = _backbone(ctx)
+    reference_epoch = reference_epoch_seconds(model, paths, targets, IMAGE_SIZE, total_rows=n_rows, batch_size=32,
+                                              num_workers=ctx.workers, device=ctx.device)
+    reference_total = HEAD_EPOCHS * reference_epoch
+
+    rate = ctx.shared.get("feature_img_per_s") or measure_feature_throughput(
+        model, paths, IMAGE_SIZE, batch_size=32, num_workers=ctx.workers, device=ctx.device)
+    extract_s = n_rows / rate  # the backbone runs once per image
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n_rows, 512, generator=g).abs()  # timing only: the head's cost does not depend on the values
+    y = torch.from_numpy(ctx.dataset.Y.astype(np.float32))
+    head = FeatureHead()
+    result = fit(head, FeatureBatches(x, y, 256, shuffle=True), None, TrainConfig(epochs=HEAD_EPOCHS),
+                 device=ctx.device, desc="head on cached features")
+    ours_total = extract_s + result.train_time_s
+    return {"head_reference_epoch_s": reference_epoch, "head_reference_120_epochs_s": reference_total,
+            "head_cached_120_epochs_s": result.train_time_s, "head_feature_extraction_s": extract_s,
+            "head_cache_speedup": reference_total / ours_total,
+            "head_cache_speedup_training_only": reference_total / result.train_time_s}
+
+
+def stage_lstm(ctx: BenchContext) -> dict[str, float]:
+    """Standard LSTM training throughput on the encoded captions (real lengths), all cores."""
+    from .lstm import LstmConfig, measure_train_throughput
+
+    encoded = ctx.shared.get("encoded")
+    if encoded is None:
+        stage_text(ctx)
+        encoded = ctx.shared["encoded"]
+    data = (encoded.train_tokens, encoded.train_lengths, encoded.train_Y)
+    rate = measure_train_throughput(LstmConfig(), vocab_size=encoded.vocab_size, data=data, epochs=1)
+    return {"lstm_train_samples_per_s": rate, "lstm_mean_tokens": float(encoded.train_lengths.float().mean())}
+
+
+def stage_pipeline(ctx: BenchContext) -> dict[str, float]:
+    """The whole pipeline (all five notebooks) as a user runs it, in a fresh output folder."""
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as out:
+        cmd = [sys.executable, "-m", "helpers.pipeline", "--data-dir", str(ctx.data_dir), "--profile", ctx.profile,
+               "--out", out]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise RuntimeError(f"pipeline failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        timings = json.loads((Path(out) / "executed" / "timings.json").read_text())
+    result = {f"pipeline_{ctx.profile}_wall_s": wall}
+    result.update({f"notebook_{name}_s": seconds for name, seconds in timings["notebooks"].items()})
+    return result
+
+
+STAGE_FUNCTIONS: dict[str, Callable[[BenchContext], dict[str, float]]] = {
+    "reading": stage_reading, "text": stage_text, "images": stage_images, "cnn_head": stage_cnn_head,
+    "lstm": stage_lstm, "pipeline": stage_pipeline,
+}
+
+TARGETS = {  # key: (threshold, direction, what)
+    "feature_vs_forward": (0.8, ">=", "feature extraction >= 0.8 x bare forward"),
+    "head_cache_speedup": (50, ">=", "cached head >= 50 x the reference's way"),
+    "lstm_train_samples_per_s": (4000, ">=", "LSTM >= 4,000 samples/s"),
+    "pipeline_cpu_wall_s": (1800, "<=", "cpu pipeline <= 30 min"),
+}
+
+
+def format_table(results: dict[str, Any]) -> str:
+    lines = [f"{'stage':<10} {'measure':<40} {'value':>14}  target", "-" * 90]
+    for stage in STAGES:
+        if stage not in results["stages"]:
+            continue
+        block = results["stages"][stage]
+        for key, value in block.items():
+            target = ""
+            if key in TARGETS:
+                threshold, direction, what = TARGETS[key]
+                ok = value >= threshold if direction == ">=" else value <= threshold
+                target = f"{'PASS' if ok else 'MISS'}: {what}"
+            shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
+            lines.append(f"{stage:<10} {key:<40} {shown:>14}  {target}")
+    m = results["machine"]
+    lines.append("-" * 90)
+    lines.append(f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads), "
+                 f"device {m['device']}")
+    lines.append(f"data: {results['data_dir']} ({results['n_train']} + {results['n_test']} rows)")
+    return "\n".join(lines)
+
+
+def ensure_bench_data(n_train: int, n_test: int) -> Path:
+    from .demo_data import generate_demo_data
+
+    data_dir = DATA_ROOT / f"bench-{n_train}-{n_test}"
+    if not (data_dir / "demo_data.json").exists():
+        print(f"Generating the built-in data set ({n_train} + {n_test} rows) in {data_dir} ...", flush=True)
+        generate_demo_data(data_dir, n_train, n_test, seed=0)
+    return data_dir
+
+
+def run_bench(stages: list[str], data_dir: Path, profile: str = "cpu", image_sample: int = 256,
+              workers: int | None = None, device: str = "auto") -> dict[str, Any]:
+    from .training import pick_device
+
+    dev = pick_device(device)
+    ctx = BenchContext(data_dir=data_dir, profile=profile, device=dev, image_sample=image_sample,
+                       workers=min(os.cpu_count() or 1, 8) if workers is None else workers)
+    results: dict[str, Any] = {"machine": machine_info(dev), "data_dir": str(data_dir), "profile": profile,
+                               "stages": {}, "peak_memory_mb": {}, "stage_wall_s": {}}
+    for stage in stages:
+        print(f"== {stage} ...", flush=True)
+        start = time.perf_counter()
+        with PeakMemory() as memory:
+            block = STAGE_FUNCTIONS[stage](ctx)
+        results["stages"][stage] = block
+        results["peak_memory_mb"][stage] = round(memory.peak_mb, 1)
+        results["stage_wall_s"][stage] = round(time.perf_counter() - start, 2)
+        for key, value in block.items():
+            results[key] = value
+        print(f"   done in {results['stage_wall_s'][stage]:.1f} s, peak memory {memory.peak_mb:,.0f} MB", flush=True)
+    dataset = ctx.shared.get("dataset")
+    results["n_train"] = len(dataset.train) if dataset is not None else None
+    results["n_test"] = len(dataset.test) if dataset is not None else None
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", required=True, help="where to write the results")
+    parser.add_argument("--n-train", type=int, default=30000)
+    parser.add_argument("--n-test", type=int, default=10000)
+    parser.add_argument("--data-dir", default="", help="benchmark on this data set instead of the built-in one")
+    parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
+    parser.add_argument("--profile", default="cpu", help="profile of the pipeline stage (full on a GPU)")
+    parser.add_argument("--image-sample", type=int, default=256, help="images timed in the image stages")
+    parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: cores, at most 8)")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        parser.error(f"unknown stages {unknown}; choose from {', '.join(STAGES)}")
+    data_dir = Path(args.data_dir) if args.data_dir else ensure_bench_data(args.n_train, args.n_test)
+    results = run_bench(stages, data_dir, args.profile, args.image_sample, args.workers, args.device)
+    print()
+    print(format_table(results))
+    write_json(args.json, results)
+    print(f"\nJSON: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
