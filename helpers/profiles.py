@@ -24,6 +24,7 @@ class DemoDataSize:
 @dataclass(frozen=True)
 class EdaSettings:
     examples_per_side: int = 15  # images with / without each label in fig03 (the reference showed 15)
+    thumbnail_px: int = 160  # fig03 thumbnails, drawn one image pixel per figure pixel
 
 
 @dataclass(frozen=True)
