@@ -37,6 +37,7 @@ class TextSettings:
 class LstmSettings:
     ablation_epochs: int = 20  # reference: 20 epochs per ablation run
     seeds: tuple[int, ...] = (0, 1, 2)  # reference: 3 runs per setting
+    ablation_max_rows: int | None = None  # training rows per ablation run; None: every training row
     final_max_epochs: int = 30  # final model: early stopping on validation micro-F1
     patience: int = 5
     batch_size: int = 256
@@ -51,14 +52,21 @@ class CnnSettings:
     finetune_epochs: int = 10  # architecture A, every weight trained
     finetune_image_size: int = 224
     finetune_max_rows: int | None = None  # None: every training row
+    finetune_val_rows: int | None = None  # validation rows checked each epoch of architecture A; None: all
     batch_size: int = 64
+    head_batch_size: int = 256  # architecture B head on cached features
     num_workers: int = 2
+    reference_timing_rows: int = 256  # images timed for the "backbone every epoch" estimate
+    throughput_images: int = 200  # images for the forward vs extraction throughput measurement
     require_pretrained: bool = True  # full profile stops when ImageNet weights cannot be loaded
 
 
 @dataclass(frozen=True)
 class FusionSettings:
     folds: int = 5  # cross-fitting folds on the validation split
+    logistic_C: float = 1.0  # inverse L2 strength of the learned (logistic) fusion
+    gallery_size: int = 8  # validation examples in fig22
+    caption_examples: int = 6  # rows of fig19
 
 
 @dataclass(frozen=True)
@@ -80,10 +88,10 @@ PROFILES: dict[str, Profile] = {
         lstm=LstmSettings(ablation_epochs=1, seeds=(0,), final_max_epochs=2, patience=1, batch_size=64),
         cnn=CnnSettings(
             image_size=32, head_epochs=3, experiment_epochs=2, seeds=(0,), finetune_epochs=1,
-            finetune_image_size=32, finetune_max_rows=64, batch_size=32, num_workers=0,
-            require_pretrained=False,
+            finetune_image_size=32, finetune_max_rows=64, finetune_val_rows=32, batch_size=32, num_workers=0,
+            reference_timing_rows=8, throughput_images=8, require_pretrained=False,
         ),
-        fusion=FusionSettings(folds=2),
+        fusion=FusionSettings(folds=2, gallery_size=4, caption_examples=3),
     ),
     "cpu": Profile(
         name="cpu",
@@ -91,8 +99,8 @@ PROFILES: dict[str, Profile] = {
         lstm=LstmSettings(ablation_epochs=8, seeds=(0, 1), final_max_epochs=20, patience=3, batch_size=256),
         cnn=CnnSettings(
             image_size=64, head_epochs=120, experiment_epochs=40, seeds=(0, 1), finetune_epochs=3,
-            finetune_image_size=64, finetune_max_rows=3000, batch_size=64, num_workers=2,
-            require_pretrained=False,
+            finetune_image_size=64, finetune_max_rows=2000, finetune_val_rows=1000, batch_size=64, num_workers=2,
+            reference_timing_rows=64, throughput_images=64, require_pretrained=False,
         ),
     ),
     "full": Profile(name="full", demo=DemoDataSize(n_train=30000, n_test=10000)),

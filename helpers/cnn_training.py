@@ -1,0 +1,336 @@
+"""Training and comparing the two ResNet-34 architectures of notebook 03 (all through helpers.training.fit).
+
+- `HeadTrainer`: architecture B's head on cached features: single runs, sweeps over settings and
+  seeds (lr, optimizer), cut-off sweeps without retraining, validation-F1-per-epoch curves.
+- `train_finetuned`: architecture A from images (reduced size and rows where the profile says so).
+- `reference_epoch_seconds`: one epoch the reference's way (backbone run on every image every epoch).
+- `performance_row`, `plot_epoch_curves`, `plot_architectures`: the comparison table and figures.
+Checkpoints go to run.paths.checkpoints with a JSON of their model config beside them.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .atomic import write_json
+from .cnn import (
+    HEAD_DROPOUT,
+    HEAD_HIDDEN,
+    FeatureHead,
+    FineTunedResNet,
+    FrozenResNet,
+    load_resnet34,
+    state_size_bytes,
+)
+from .experiments import run_experiments
+from .image_features import FeatureSet, image_loader, run_on_images
+from .metrics import METRIC_TITLES, binarize, multilabel_scores
+from .profiles import CnnSettings, get_profile
+from .training import FitResult, TrainConfig, fit, predict_proba, stable_hash
+
+if TYPE_CHECKING:
+    from .run import Run
+
+REPORTED_METRICS = ("micro_f1", "samples_f1", "macro_f1", "exact_match", "hamming_accuracy")
+
+
+def scores(y_true: np.ndarray, probs: np.ndarray, cutoff: float) -> dict[str, float]:
+    """The five named metrics at one probability cut-off."""
+    return multilabel_scores(y_true, binarize(probs, cutoff))
+
+
+class FeatureBatches:
+    """Re-iterable (features, targets) batches from in-memory tensors; shuffled with torch's global generator."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False):
+        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.x)
+        order = torch.randperm(n) if self.shuffle else torch.arange(n)
+        for start in range(0, n, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield self.x[idx], self.y[idx]
+
+
+@contextmanager
+def _single_thread(device: torch.device | str) -> Iterator[None]:
+    """The head is tiny: on CPU one thread is faster than several (no sync overhead) and gives the same
+    numbers whatever the machine's core count."""
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _tensor(a: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a, dtype=np.float32))
+
+
+@dataclass
+class HeadTrainer:
+    """Architecture B's head on cached features of the run's fixed train / validation split."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: np.ndarray
+    test_x: torch.Tensor
+    val_ids: np.ndarray
+    test_ids: np.ndarray
+    checkpoint_dir: Path
+    results_dir: Path
+    key: str  # data fingerprint + feature config: part of every checkpoint and sweep key
+    batch_size: int = 256
+    device: torch.device | str = "cpu"
+    fresh: bool = False
+    hidden: tuple[int, ...] = HEAD_HIDDEN
+    dropout: float = HEAD_DROPOUT
+    _trained: dict[str, tuple[FeatureHead, FitResult]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_run(cls, run: Run, train_features: FeatureSet, test_features: FeatureSet, batch_size: int) -> HeadTrainer:
+        train_rows, val_rows = run.split
+        feats, Y = train_features.features, run.dataset.Y
+        key = stable_hash([run.fingerprint, train_features.path.name, test_features.path.name])
+        return cls(
+            train_x=_tensor(feats[train_rows]), train_y=_tensor(Y[train_rows]), val_x=_tensor(feats[val_rows]),
+            val_y=Y[val_rows], test_x=_tensor(test_features.features),
+            val_ids=train_features.image_ids[val_rows], test_ids=test_features.image_ids,
+            checkpoint_dir=run.paths.checkpoints, results_dir=run.paths.results, key=key, batch_size=batch_size,
+            device=run.device, fresh=run.fresh,
+        )
+
+    def _model_config(self) -> dict[str, Any]:
+        return {"arch": "B", "head_hidden": list(self.hidden), "head_dropout": self.dropout,
+                "head_batch_size": self.batch_size, "data_key": self.key}
+
+    def train(self, config: TrainConfig, desc: str = "head") -> tuple[FeatureHead, FitResult]:
+        """Train (or reuse / resume from its checkpoint) one head; it holds its best-validation-epoch weights."""
+        model_config = self._model_config()
+        name = f"cnn_head_{stable_hash([model_config, config])}"
+        if name in self._trained:
+            return self._trained[name]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            head = FeatureHead(hidden=self.hidden, dropout=self.dropout)
+        head.set_standardisation(self.train_x)
+        checkpoint = self.checkpoint_dir / f"{name}.pt"
+        write_json(checkpoint.with_suffix(".json"), {**model_config, "train_config": asdict(config)})
+        with _single_thread(self.device):
+            result = fit(head, FeatureBatches(self.train_x, self.train_y, self.batch_size, shuffle=True),
+                         FeatureBatches(self.val_x, _tensor(self.val_y), 4096), config, device=self.device,
+                         checkpoint=checkpoint, key=stable_hash(model_config), fresh=self.fresh, desc=desc)
+        result.extra["checkpoint"] = str(checkpoint)
+        self._trained[name] = (head, result)
+        return head, result
+
+    def predict(self, head: FeatureHead, split: str) -> np.ndarray:
+        x = self.val_x if split == "val" else self.test_x
+        with _single_thread(self.device):
+            return predict_proba(head, FeatureBatches(x, torch.zeros(len(x), 1), 4096), self.device)
+
+    def val_scores(self, config: TrainConfig, cutoff: float | None = None) -> dict[str, float]:
+        head, _ = self.train(config, desc=f"head {config.optimizer} lr={config.lr} seed {config.seed}")
+        return scores(self.val_y, self.predict(head, "val"), config.cutoff if cutoff is None else cutoff)
+
+    def sweep(self, experiment: str, settings: dict[str, TrainConfig], seeds: Sequence[int]) -> pd.DataFrame:
+        """Validation scores of every setting and seed (tidy; cached per setting and seed)."""
+        return run_experiments(experiment, settings, seeds, lambda cfg, seed: self.val_scores(replace(cfg, seed=seed)),
+                               self.results_dir / "experiments", key=self.key, fresh=self.fresh)
+
+    def cutoff_sweep(self, config: TrainConfig, cutoffs: Sequence[float], seeds: Sequence[int]) -> pd.DataFrame:
+        """One trained head per seed, scored at every cut-off (no retraining)."""
+        settings = {f"{c:g}": {"cutoff": float(c), "config": config} for c in cutoffs}
+        return run_experiments("cnn_cutoff", settings, seeds,
+                               lambda s, seed: self.val_scores(replace(config, seed=seed), cutoff=s["cutoff"]),
+                               self.results_dir / "experiments", key=self.key, fresh=self.fresh)
+
+    def epoch_curves(self, config: TrainConfig, seeds: Sequence[int]) -> pd.DataFrame:
+        """Validation micro-F1 after every epoch, one run per seed: columns seed, epoch, val_micro_f1."""
+        frames = []
+        for seed in seeds:
+            _, result = self.train(replace(config, seed=seed), desc=f"head seed {seed}")
+            frames.append(result.history[["epoch", "val_micro_f1"]].assign(seed=seed))
+        return pd.concat(frames, ignore_index=True)[["seed", "epoch", "val_micro_f1"]]
+
+
+def reference_epoch_seconds(backbone: nn.Module, paths: Sequence[str | Path], targets: np.ndarray, size: int, *,
+                            total_rows: int, batch_size: int = 64, num_workers: int = 0,
+                            device: torch.device | str = "cpu", seed: int = 0) -> float:
+    """Seconds one training epoch over total_rows images takes the reference's way: decoding every image
+    and running the frozen backbone every epoch, then a head step. Timed on `paths`, extrapolated."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = FrozenResNet(backbone, FeatureHead()).to(device)
+        optimizer = torch.optim.Adam(model.head.parameters(), lr=1e-3)
+        loss_fn = nn.BCEWithLogitsLoss()
+        model.train()
+        loader = image_loader(paths, size, targets, batch_size=batch_size, num_workers=num_workers, shuffle=True,
+                              device=device)
+        start = time.perf_counter()
+        for images, y in loader:
+            loss = loss_fn(model(images.to(device)), y.to(device))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        seconds = time.perf_counter() - start
+    return seconds * total_rows / max(len(paths), 1)
+
+
+@dataclass
+class FinetuneResult:
+    """Architecture A after training: best-validation weights, probabilities, timings."""
+
+    model: FineTunedResNet
+    fit: FitResult
+    val_probs: np.ndarray
+    test_probs: np.ndarray
+    test_time_s: float
+    pretrained: bool
+    config: dict[str, Any]
+    checkpoint: Path
+
+
+def finetune_rows(train_rows: np.ndarray, max_rows: int | None, seed: int) -> np.ndarray:
+    """The training rows architecture A uses: all, or a seeded random subset of max_rows (sorted)."""
+    if max_rows is None or max_rows >= len(train_rows):
+        return np.asarray(train_rows)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(train_rows, size=max_rows, replace=False))
+
+
+def train_finetuned(run: Run, settings: CnnSettings, *, lr: float, augment: bool, cutoff: float = 0.5,
+                    require_pretrained: bool = False) -> FinetuneResult:
+    """Architecture A: every ResNet-34 weight trained from images at settings.finetune_image_size.
+
+    Early stopping looks at the first settings.finetune_val_rows validation rows (all when None);
+    the returned validation probabilities cover every validation row.
+    """
+    data, (train_rows, val_rows) = run.dataset, run.split
+    rows = finetune_rows(train_rows, settings.finetune_max_rows, run.seed)
+    check_rows = val_rows if settings.finetune_val_rows is None else val_rows[:settings.finetune_val_rows]
+    backbone, pretrained = load_resnet34(require_pretrained=require_pretrained)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(run.seed)
+        model = FineTunedResNet(backbone)
+    if torch.device(run.device).type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    paths = np.asarray(data.train_image_paths(), dtype=object)
+    size = settings.finetune_image_size
+    config = TrainConfig(epochs=settings.finetune_epochs, lr=lr, optimizer="adam", cutoff=cutoff, seed=run.seed)
+    model_config = {"arch": "A", "backbone": "resnet34", "pretrained": pretrained, "image_size": size,
+                    "augment": augment, "train_rows": len(rows), "rows_hash": stable_hash(rows.tolist()),
+                    "early_stopping_val_rows": len(check_rows), "batch_size": settings.batch_size,
+                    "fingerprint": run.fingerprint}
+    checkpoint = run.paths.checkpoints / f"cnn_finetune_{stable_hash([model_config, config])}.pt"
+    write_json(checkpoint.with_suffix(".json"), {**model_config, "train_config": asdict(config)})
+    loader = dict(batch_size=settings.batch_size, num_workers=settings.num_workers, device=run.device)
+    result = fit(model, image_loader(paths[rows], size, data.Y[rows], augment=augment, shuffle=True, **loader),
+                 image_loader(paths[check_rows], size, data.Y[check_rows], **loader), config, device=run.device,
+                 checkpoint=checkpoint, key=stable_hash(model_config), fresh=run.fresh, desc="architecture A")
+    infer = dict(batch_size=settings.batch_size, num_workers=settings.num_workers, device=run.device)
+    val_probs = _sigmoid(run_on_images(model, paths[val_rows], size, desc="A validation", **infer))
+    start = time.perf_counter()
+    test_probs = _sigmoid(run_on_images(model, data.test_image_paths(), size, desc="A test", **infer))
+    test_time = time.perf_counter() - start
+    return FinetuneResult(model, result, val_probs, test_probs, test_time, pretrained,
+                          {**model_config, "train_config": asdict(config)}, checkpoint)
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return torch.sigmoid(torch.from_numpy(logits)).numpy()
+
+
+def performance_row(model: str, *, pretrained: bool, val_y: np.ndarray, val_probs: np.ndarray,
+                    test_y: np.ndarray | None, test_probs: np.ndarray | None, cutoff: float, train_time_s: float,
+                    test_time_s: float, size_bytes: int, note: str = "") -> dict[str, Any]:
+    """One row of table07: every metric on validation (and test when labels exist), times, size."""
+    row: dict[str, Any] = {"model": model, "pretrained_weights": pretrained, "cutoff": cutoff}
+    row.update({f"val_{k}": v for k, v in scores(val_y, val_probs, cutoff).items()})
+    if test_y is not None and test_probs is not None:
+        row.update({f"test_{k}": v for k, v in scores(test_y, test_probs, cutoff).items()})
+    row.update({"train_time_s": train_time_s, "test_time_s": test_time_s, "size_mb": size_bytes / 1e6, "note": note})
+    return row
+
+
+def model_size_bytes(model: nn.Module) -> int:
+    return state_size_bytes(model)
+
+
+def describe_reductions(settings: CnnSettings, profile: str) -> str:
+    """Markdown list of where this profile's image-model settings differ from the full (reference) profile."""
+    full = get_profile("full").cnn
+    names = {
+        "image_size": "image size for features (px)", "head_epochs": "architecture B head epochs",
+        "experiment_epochs": "epochs per lr / optimizer experiment run", "seeds": "seeds per setting",
+        "finetune_epochs": "architecture A epochs", "finetune_image_size": "architecture A image size (px)",
+        "finetune_max_rows": "architecture A training rows", "finetune_val_rows": "architecture A early-stopping "
+        "validation rows", "reference_timing_rows": "images timed for the backbone-every-epoch estimate",
+        "throughput_images": "images for the throughput measurement",
+    }
+    lines = []
+    for name, title in names.items():
+        mine, ref = getattr(settings, name), getattr(full, name)
+        if mine != ref:
+            fmt = lambda v: "all" if v is None else (len(v) if isinstance(v, tuple) else v)
+            lines.append(f"- {title}: **{fmt(mine)}** (full profile: {fmt(ref)})")
+    if not lines:
+        return f"Profile `{profile}` uses the reference settings everywhere."
+    return f"Profile `{profile}` reduces these settings:\n\n" + "\n".join(lines)
+
+
+def plot_epoch_curves(curves: pd.DataFrame, title: str) -> plt.Figure:
+    """Validation micro-F1 per epoch: mean over seeds with the min-max band, and each seed thinly."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    stats = curves.groupby("epoch")["val_micro_f1"].agg(["mean", "min", "max"])
+    for seed, part in curves.groupby("seed"):
+        ax.plot(part["epoch"], part["val_micro_f1"], lw=0.8, alpha=0.5, label=f"seed {seed}")
+    ax.plot(stats.index, stats["mean"], color="black", lw=2, label="mean over seeds")
+    ax.fill_between(stats.index, stats["min"], stats["max"], color="grey", alpha=0.25, label="min-max over seeds")
+    best = stats["mean"].idxmax()
+    ax.axvline(best, color="tab:red", ls="--", lw=1, label=f"best mean epoch ({best})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"validation {METRIC_TITLES['micro_f1']}")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_architectures(table: pd.DataFrame) -> plt.Figure:
+    """Architectures side by side: validation micro-F1, training time (log scale), model size."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    panels = [("val_micro_f1", f"validation {METRIC_TITLES['micro_f1']}", False),
+              ("train_time_s", "training time (s, log scale)", True), ("size_mb", "model size (MB)", False)]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    labels = [m.replace(" (", "\n(") for m in table["model"]]
+    for ax, (column, title, log) in zip(axes, panels, strict=True):
+        values = table[column].to_numpy(dtype=float)
+        bars = ax.bar(range(len(values)), np.nan_to_num(values), color=colors[:len(values)])
+        ax.bar_label(bars, labels=["n/a" if np.isnan(v) else f"{v:.3g}" for v in values], fontsize=8)
+        ax.set_xticks(range(len(values)), labels, fontsize=8)
+        ax.set_ylabel(title)
+        ax.set_title(title)
+        if log:
+            ax.set_yscale("log")
+        else:
+            ax.margins(y=0.15)
+    fig.suptitle("ResNet-34 image models: architecture A (fine-tuned) vs B (frozen backbone + head)")
+    fig.tight_layout()
+    return fig
