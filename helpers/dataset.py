@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers.atomic import read_json, write_json
 from helpers.config import IMAGES_SUBDIR, TEST_CSV, TEST_LABELS_CSV, TRAIN_CSV
 from helpers.csv_format import read_labels_csv, read_test_csv, read_train_csv
+from helpers.images import ImageReport, verify_level
 from helpers.images import check_images as _check_images
 from helpers.labels import labels_to_matrix, parse_label_field
 
@@ -69,6 +71,18 @@ class Dataset:
 
     def test_image_paths(self) -> list[Path]:
         return [self.images_dir / i for i in self.test["ImageID"]]
+
+    def summary(self) -> str:
+        """What was loaded, for the top of a notebook: row counts and every skipped training row."""
+        lines = [f"Data folder {self.data_dir}: {self.n_train} training rows, {self.n_test} test rows"
+                 + ("" if self.test_Y is None else " (with test labels)") + "."]
+        if self.skipped:
+            lines.append(f"Skipped {len(self.skipped)} training row(s) whose image is missing or corrupt "
+                         f"({self.n_train + len(self.skipped)} rows in {TRAIN_CSV}, {self.n_train} used):")
+            lines += [f"  - {row}" for row in self.skipped]
+        else:
+            lines.append("No rows skipped.")
+        return "\n".join(lines)
 
 
 def _listing(items: Sequence[str], limit: int = MAX_LISTED) -> str:
@@ -171,14 +185,44 @@ def _validate_rows(train: pd.DataFrame, test: pd.DataFrame, train_path: Path, te
         raise DataError("\n".join(problems))
 
 
+def _read_check_cache(path: Path | None, verify: str) -> dict[str, str] | None:
+    """{ImageID: reason} of the corrupt images found by an earlier check at the same level, or None."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        cached = read_json(path)
+    except (OSError, ValueError):
+        return None  # unreadable cache: check again
+    if not isinstance(cached, dict) or cached.get("verify") != verify or not isinstance(cached.get("corrupt"), dict):
+        return None
+    return {str(k): str(v) for k, v in cached["corrupt"].items()}
+
+
+def _check_image_files(images_dir: Path, image_ids: list[str], verify: str, cache: Path | None) -> ImageReport:
+    """check_images, reusing the corrupt-image list of an earlier identical check kept in `cache` (JSON)."""
+    corrupt = _read_check_cache(cache, verify)
+    if corrupt is None:
+        report = _check_images(images_dir, image_ids, verify=verify)
+        if cache is not None:
+            write_json(cache, {"verify": verify, "corrupt": {i: report.reasons[i] for i in report.corrupt}})
+        return report
+    report = _check_images(images_dir, image_ids, verify="exists")  # missing files: one directory listing
+    for image_id in image_ids:
+        if image_id in corrupt and image_id not in report.reasons:
+            report.corrupt.append(image_id)
+            report.reasons[image_id] = corrupt[image_id]
+    return report
+
+
 def _handle_images(
-    train: pd.DataFrame, test: pd.DataFrame, images_dir: Path, verify: bool, on_bad_image: str
+    train: pd.DataFrame, test: pd.DataFrame, images_dir: Path, verify: str, on_bad_image: str,
+    cache: Path | None = None,
 ) -> tuple[set[str], list[str]]:
     """Check the image files; return the training ImageIDs to skip and one description per row."""
     if not images_dir.is_dir():
         raise DataError(f"{images_dir}: image folder not found; put the images of train.csv and test.csv "
                         f"in a folder named '{IMAGES_SUBDIR}' beside them.")
-    report = _check_images(images_dir, list(train["ImageID"]) + list(test["ImageID"]), verify=verify)
+    report = _check_image_files(images_dir, list(train["ImageID"]) + list(test["ImageID"]), verify, cache)
     if report.ok:
         return set(), []
     bad = set(report.bad)
@@ -205,17 +249,24 @@ def load_dataset(
     data_dir: str | Path,
     check_images: bool = True,
     on_bad_image: str = "error",
-    verify_images: bool = False,
+    verify_images: bool | str = False,
+    image_check_cache: str | Path | None = None,
 ) -> Dataset:
     """Read and validate train.csv, test.csv (and test_labels.csv if present) and the image folder.
 
     check_images: every ImageID must have a file in data/ (one directory listing).
-    verify_images: also open every image header with PIL to find corrupt files (slower).
+    verify_images: False / 'exists' - only that; True / 'header' - also open every image header
+    with PIL (finds files that are not images); 'full' - also decode every image at a tiny scale
+    (finds truncated files too; ~1-2 ms per image over every CPU). Whatever is not checked here
+    raises ImageError naming the file when it is first decoded.
     on_bad_image: 'error' raises DataError; 'skip' leaves training rows with a missing/corrupt
     image out, lists them in Dataset.skipped and warns (test rows are never skipped).
+    image_check_cache: JSON file keeping the header / full check's result, so that the next load of
+    the same data skips the slow part; the caller must key its name by data_fingerprint(data_dir).
     """
     if on_bad_image not in ON_BAD_IMAGE:
         raise ValueError(f"on_bad_image must be one of {ON_BAD_IMAGE}, got {on_bad_image!r}")
+    verify = verify_level(verify_images)
     data_dir = Path(data_dir).expanduser()
     if not data_dir.is_dir():
         raise DataError(f"{data_dir}: data folder not found; "
@@ -239,8 +290,9 @@ def load_dataset(
 
     images_dir = data_dir / IMAGES_SUBDIR
     skipped: list[str] = []
-    if check_images or verify_images:
-        skip_ids, skipped = _handle_images(train, test, images_dir, verify_images, on_bad_image)
+    if check_images or verify != "exists":
+        cache = None if image_check_cache is None else Path(image_check_cache)
+        skip_ids, skipped = _handle_images(train, test, images_dir, verify, on_bad_image, cache)
     if skipped:
         train = train[~train["ImageID"].isin(skip_ids)].reset_index(drop=True)
         warnings.warn(
@@ -266,7 +318,8 @@ def data_fingerprint(data_dir: str | Path, length: int = 16) -> str:
     for name in (TRAIN_CSV, TEST_CSV):
         path = data_dir / name
         if not path.is_file():
-            raise DataError(f"{path}: file not found; cannot fingerprint the data folder.")
+            raise DataError(f"{path}: file not found; the data folder must hold {TRAIN_CSV}, {TEST_CSV} and "
+                            f"{IMAGES_SUBDIR}/ as given in the assignment.")
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     images_dir = data_dir / IMAGES_SUBDIR
     entries: list[str] = []

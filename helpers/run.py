@@ -40,11 +40,20 @@ class Run:
 
     @property
     def dataset(self) -> Dataset:
-        """The data set, read and validated once per run."""
+        """The data set, read and validated once per run.
+
+        Every image is checked up front: its header and end marker in "error" mode (finds files that
+        are not images and truncated files), a full decode in "skip" mode (so that no later stage meets
+        an undecodable training image). The result is cached per data fingerprint under artifacts/, so
+        only the first notebook on a data set pays for the check.
+        """
         if self._dataset is None:
             from .dataset import load_dataset
 
-            self._dataset = load_dataset(self.paths.data_dir, check_images=True, on_bad_image=self.on_bad_image)
+            verify = "full" if self.on_bad_image == "skip" else "header"
+            cache = self.paths.artifacts / "image_checks" / f"{self.fingerprint}_{verify}.json"
+            self._dataset = load_dataset(self.paths.data_dir, check_images=True, on_bad_image=self.on_bad_image,
+                                         verify_images=verify, image_check_cache=cache)
         return self._dataset
 
     @cached_property
