@@ -335,6 +335,13 @@ class FittedFusion:
                      cutoffs=self.cutoffs, method=np.asarray(json.dumps(asdict(self.method))))
         return path
 
+    def half_precision_check(self, p_image: np.ndarray, p_text: np.ndarray) -> dict[str, float]:
+        """How much storing the parameters in float16 changes the output on these rows."""
+        half = self.astype(np.float16)
+        return {"changed_decisions": float(np.mean(half.predict(p_image, p_text) != self.predict(p_image, p_text))),
+                "max_probability_change": float(np.abs(half.proba(p_image, p_text)
+                                                       - self.proba(p_image, p_text)).max())}
+
     @classmethod
     def load(cls, path: str | Path) -> FittedFusion:
         import json
@@ -476,6 +483,81 @@ def best_method(table: pd.DataFrame, methods: Sequence[FusionMethod], metric: st
     return next(m for m in methods if m.name == name)
 
 
-def without_fallback(method: FusionMethod) -> FusionMethod:
-    """The same method with the empty-row fallback switched off (to show its effect)."""
-    return replace(method, name=f"{method.name} (no fallback)", fallback=False)
+def toggled_fallback(method: FusionMethod) -> FusionMethod:
+    """The same method with the empty-row fallback switched the other way (to show its effect in table11)."""
+    suffix = " (no fallback)" if method.fallback else " (with fallback)"
+    return replace(method, name=method.name + suffix, fallback=not method.fallback)
+
+
+@dataclass
+class FinalFusion:
+    """The chosen method refitted on every validation row and applied to the test rows."""
+
+    fitted: FittedFusion
+    fit_s: float
+    apply_s: float
+    test_probs: np.ndarray
+    test_pred: np.ndarray
+
+
+def fit_final(method: FusionMethod, inputs: FusionInputs) -> FinalFusion:
+    """Refit `method` on all validation rows, then predict the test rows (both timed)."""
+    import time
+
+    t0 = time.perf_counter()
+    fitted = fit_fusion(method, inputs.Y_val, inputs.val_image, inputs.val_text)
+    t1 = time.perf_counter()
+    test_probs = fitted.proba(inputs.test_image, inputs.test_text)
+    test_pred = fitted.predict(inputs.test_image, inputs.test_text)
+    return FinalFusion(fitted, t1 - t0, time.perf_counter() - t1, test_probs, test_pred)
+
+
+def describe_lambda(lam: np.ndarray) -> str:
+    """'0.6' for one global λ, 'per label: 0.2-0.9 (mean 0.55)' otherwise."""
+    lam = np.asarray(lam)
+    if np.allclose(lam, lam[0]):
+        return f"{lam[0]:g}"
+    return f"per label: {lam.min():g}-{lam.max():g} (mean {lam.mean():.2f})"
+
+
+def performance_table(scores: dict[str, dict[str, float]], summaries: dict[str, dict[str, Any]],
+                      budget: pd.DataFrame, final: FinalFusion, image_model: str = "cnn",
+                      text_model: str = "lstm") -> pd.DataFrame:
+    """table10: each single model and the final fusion, with F1s, total training / testing time, λ and size.
+
+    scores: {"image model": metrics, "text model": metrics, "final fusion": metrics} on the same rows.
+    Times and sizes of the fusion include both base models (everything needed to predict).
+    """
+    size32 = budget.groupby("model")["float32_MB"].sum()
+    size16 = budget.groupby("model")["float16_MB"].sum()
+    img, txt = summaries[image_model], summaries[text_model]
+    learned = final.fitted.learned.any()
+    rows = [
+        ("image model", img["train_time_s"], img["test_time_s"], "1 (image only)", size32[image_model],
+         size16[image_model]),
+        ("text model", txt["train_time_s"], txt["test_time_s"], "0 (text only)", size32[text_model],
+         size16[text_model]),
+        ("final fusion", img["train_time_s"] + txt["train_time_s"] + final.fit_s,
+         img["test_time_s"] + txt["test_time_s"] + final.apply_s,
+         ("learned (logistic); fallback λ " if learned else "") + describe_lambda(final.fitted.lam),
+         float(size32.sum()), float(size16.sum())),
+    ]
+    table = []
+    for name, train_s, test_s, lam, mb32, mb16 in rows:
+        metrics = scores[name]
+        table.append({"model": name, "micro_f1": metrics["micro_f1"], "samples_f1": metrics["samples_f1"],
+                      "macro_f1": metrics["macro_f1"], "exact_match": metrics["exact_match"],
+                      "hamming_accuracy": metrics["hamming_accuracy"], "train_time_min": train_s / 60,
+                      "test_time_s": test_s, "lambda": lam, "size_MB_float32": mb32, "size_MB_float16": mb16})
+    return pd.DataFrame(table)
+
+
+def settings_note(profile: Any) -> str:
+    """What this profile changes in the fusion stage compared with the full profile (computed, not hard-coded)."""
+    from .profiles import get_profile
+
+    mine, full = asdict(profile.fusion), asdict(get_profile("full").fusion)
+    changed = [f"{key} {mine[key]} (full: {full[key]})" for key in mine if mine[key] != full[key]]
+    return (f"profile {profile.name!r}: " + (", ".join(changed) if changed else "same fusion settings as full")
+            + ". Fusion itself costs seconds, so the cpu profile keeps every fusion setting of the full one; "
+              "its reductions are upstream (notebooks 03 and 04).")
