@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 from .atomic import read_json
 from .config import FACTS_FILE
@@ -177,8 +178,9 @@ def plot_labels_per_example(Y: np.ndarray) -> plt.Figure:
 
 
 def plot_word_count_distribution(counts: np.ndarray, title: str, xlabel: str = "words per caption",
-                                 reference: dict[int, int] | None = None) -> plt.Figure:
-    """Share of captions per word count (fig05, fig06, fig13), with min / mean / max in the legend."""
+                                 reference: dict[int, int] | None = None, cutoff: int | None = None) -> plt.Figure:
+    """Share of captions per word count (fig05, fig06, fig13), with min / mean / max in the legend;
+    cutoff draws the encoder's max_len (longer captions are truncated)."""
     counts = np.asarray(counts, dtype=int)
     values, freq = np.unique(counts, return_counts=True)
     fig, ax = plt.subplots(figsize=(9, 4))
@@ -190,6 +192,11 @@ def plot_word_count_distribution(counts: np.ndarray, title: str, xlabel: str = "
         ref_y = np.array([reference[v] for v in ref_x]) / sum(reference.values()) * 100
         ax.plot(ref_x, ref_y, "o", markerfacecolor="none", markeredgecolor="black", markersize=4,
                 label=f"real train.csv: {ref_x.min()} to {ref_x.max()} words")
+    if cutoff is not None:
+        beyond = float((counts > cutoff).mean() * 100) if len(counts) else 0.0
+        ax.axvline(cutoff + 0.5, color="black", linestyle="--", linewidth=1,
+                   label=f"max_len = {cutoff}: {beyond:.2f} % of captions are truncated")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("share of captions (%)")
     ax.set_title(title)
@@ -212,6 +219,11 @@ def pick_examples(Y: np.ndarray, label: int, n_per_side: int, seed: int = 0) -> 
         take = min(n_per_side, len(rows))
         chosen.append(np.sort(rng.choice(rows, size=take, replace=False)) if take else rows[:0])
     return chosen[0], chosen[1]
+
+
+def example_figure_name(label: int) -> str:
+    """fig03_examples_<id>_<name>, e.g. fig03_examples_01_person."""
+    return f"fig03_examples_{label:02d}_{LABEL_NAMES[label].replace(' ', '_')}"
 
 
 def _short_names(labels: Sequence[int]) -> str:
@@ -283,5 +295,4 @@ def plot_cooccurrence(Y: np.ndarray) -> plt.Figure:
     ax.set_xlabel("also carries this label")
     ax.set_ylabel("rows carrying this label")
     ax.set_title("Label co-occurrence: share of rows with the row label that also carry the column label (%)")
-    fig.tight_layout()
     return fig

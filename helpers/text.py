@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .atomic import atomic_path
@@ -492,3 +493,60 @@ def encode_all_variants(run: Run, variants: Sequence[str] = TEXT_VARIANTS, downl
         save_encoded(path, encoded, key)
         out[variant] = encoded
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# tables and counts for notebook 02
+
+
+def token_counts(captions: Iterable[str], config: TextConfig, stopwords: StopWords | None = None) -> np.ndarray:
+    """Tokens per caption after preprocessing with `config`, before padding / truncation."""
+    pre = Preprocessor(config, stopwords)
+    return np.array([len(pre.tokens(c)) for c in captions], dtype=np.int64)
+
+
+def preprocessing_examples(captions: Sequence[str], image_ids: Sequence[str], configs: dict[str, TextConfig],
+                           stopwords: StopWords | None = None) -> pd.DataFrame:
+    """table02: each original caption beside its tokens under every variant."""
+    table = pd.DataFrame({"ImageID": list(image_ids), "original caption": list(captions)})
+    for variant, config in configs.items():
+        pre = Preprocessor(config, stopwords)
+        table[f"{variant}: {VARIANT_TITLES.get(variant, variant)}"] = [" ".join(pre.tokens(c)) for c in captions]
+    return table
+
+
+def _oov_share(tokens: torch.Tensor, lengths: torch.Tensor) -> float:
+    return float((tokens == OOV_INDEX).sum()) / max(int(lengths.sum()), 1) * 100
+
+
+def dictionary_sizes_table(encoded: dict[str, EncodedText]) -> pd.DataFrame:
+    """table04: dictionary entries per variant (with -PAD- and -OOV-) beside the reference study's, and
+    how the encoded captions look (tokens per caption, rows filling max_len, unknown-word rates)."""
+    rows = []
+    for variant, enc in encoded.items():
+        rows.append({
+            "variant": variant,
+            "preprocessing": VARIANT_TITLES.get(variant, variant),
+            "word normalizer used": enc.config.get("normalizer_used", ""),
+            "dictionary entries (incl. -PAD-, -OOV-)": enc.vocab_size,
+            "reference study, real train.csv": REFERENCE_DICTIONARY_SIZES.get(variant, "not reported"),
+            "max_len (tokens)": enc.max_len,
+            "mean tokens per training caption": float(enc.train_lengths.float().mean()),
+            "training rows using all max_len tokens (%)": float((enc.train_lengths == enc.max_len).float().mean())
+            * 100,
+            "-OOV- share of validation tokens (%)": _oov_share(enc.val_tokens, enc.val_lengths),
+            "-OOV- share of test tokens (%)": _oov_share(enc.test_tokens, enc.test_lengths),
+            "dictionary fitted on": enc.config.get("fit_on", ""),
+        })
+    return pd.DataFrame(rows)
+
+
+def encoded_examples(encoded: EncodedText, n: int = 3) -> pd.DataFrame:
+    """The first n training rows as notebook 04 sees them: ids, true length, decoded tokens."""
+    return pd.DataFrame({
+        "ImageID": encoded.train_ids[:n],
+        "token ids": [" ".join(str(int(i)) for i in row) for row in encoded.train_tokens[:n]],
+        "length": [int(v) for v in encoded.train_lengths[:n]],
+        "decoded": [" ".join(decode(row, int(length), encoded.vocab))
+                    for row, length in zip(encoded.train_tokens[:n], encoded.train_lengths[:n], strict=True)],
+    })
