@@ -84,7 +84,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
         demo=DemoDataSize(n_train=240, n_test=60),
-        eda=EdaSettings(examples_per_side=3),
+        eda=EdaSettings(examples_per_side=3, thumbnail_px=64),
         lstm=LstmSettings(ablation_epochs=1, seeds=(0,), final_max_epochs=2, patience=1, batch_size=64),
         cnn=CnnSettings(
             image_size=32, head_epochs=3, experiment_epochs=2, seeds=(0,), finetune_epochs=1,
