@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import average_precision_score, precision_recall_curve
 
 from .atomic import write_text
@@ -98,6 +99,8 @@ def plot_training_curves(histories: Mapping[str, pd.DataFrame]) -> plt.Figure:
         ax_loss.axvline(best, color=color, lw=0.8, ls=":")
     ax_loss.set(xlabel="epoch", ylabel="binary cross-entropy (per label)", title="Loss per epoch")
     ax_f1.set(xlabel="epoch", ylabel="validation micro-F1 (0-1)", title="Validation micro-F1 (★ = chosen epoch)")
+    for ax in (ax_loss, ax_f1):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_loss.legend(fontsize=8)
     ax_f1.legend(fontsize=8)
     fig.tight_layout()
@@ -152,8 +155,8 @@ def plot_prediction_gallery(images: Sequence[np.ndarray], captions: Sequence[str
     """Image, caption, true and predicted labels (with probabilities) per example; mistakes coloured."""
     n = len(images)
     rows = int(np.ceil(n / columns))
-    fig = plt.figure(figsize=(4.2 * columns, 6.2 * rows))
-    grid = fig.add_gridspec(2 * rows, columns, height_ratios=[3, 3.2] * rows, hspace=0.05, wspace=0.08)
+    fig = plt.figure(figsize=(4.2 * columns, 5.4 * rows))
+    grid = fig.add_gridspec(2 * rows, columns, height_ratios=[3, 2.4] * rows, hspace=0.05, wspace=0.08)
     for k in range(n):
         r, c = divmod(k, columns)
         ax_img = fig.add_subplot(grid[2 * r, c])
@@ -174,10 +177,10 @@ def plot_prediction_gallery(images: Sequence[np.ndarray], captions: Sequence[str
         y_pos = 1.0
         for text, color in lines:
             ax_txt.text(0.0, y_pos, text, color=color, fontsize=9, va="top", ha="left", transform=ax_txt.transAxes)
-            y_pos -= 0.075 * (text.count("\n") + 1) + 0.02
-    fig.legend(handles=[Patch(color=v, label=k) for k, v in MISTAKE_COLORS.items()], loc="upper center",
-               ncol=3, bbox_to_anchor=(0.5, 1.0 + 0.02 / rows), fontsize=10)
-    fig.suptitle(title, y=1.0 + 0.06 / rows)
+            y_pos -= 0.095 * (text.count("\n") + 1) + 0.025
+    fig.legend(handles=[Patch(color=v, label=k) for k, v in MISTAKE_COLORS.items()], loc="lower center",
+               ncol=3, bbox_to_anchor=(0.5, 0.9), fontsize=10, title="+ predicted, - not predicted")
+    fig.suptitle(title, y=0.99)
     return fig
 
 
@@ -285,7 +288,7 @@ def plot_fusion_methods(table: pd.DataFrame, chosen: str) -> plt.Figure:
     low = max(0.0, float(long["score"].min()) - 0.05)
     ax.set_xlim(low, 1.0)
     ax.set(xlabel="score on out-of-fold validation rows (0-1)", title="Fusion methods (bold: chosen)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -299,6 +302,22 @@ def fusion_headline(table: pd.DataFrame, chosen: str, image: str, text: str, fol
             f"rows): **{chosen}**, samples-F1 {row['samples_f1']:.3f}, micro-F1 {row['micro_f1']:.3f}, macro-F1 "
             f"{row['macro_f1']:.3f}; the better single model ({better}) reaches samples-F1 {best_single:.3f} "
             f"({row['samples_f1'] - best_single:+.3f}).")
+
+
+def caption_example_rows(Y: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """n rows with varied label sets: each new row brings a label not shown yet while there are such rows."""
+    order = np.random.default_rng(seed).permutation(len(Y))
+    chosen: list[int] = []
+    shown = np.zeros(np.shape(Y)[1], dtype=bool)
+    for r in order:
+        if len(chosen) == n:
+            break
+        labels = np.asarray(Y[r], dtype=bool)
+        if (labels & ~shown).any():
+            chosen.append(int(r))
+            shown |= labels
+    rest = [int(r) for r in order if int(r) not in set(chosen)]
+    return np.asarray(chosen + rest[: n - len(chosen)])
 
 
 def plot_caption_examples(captions: Sequence[str], label_lists: Sequence[Sequence[int]], width: int = 60
