@@ -67,9 +67,6 @@ class FusionSettings:
     logistic_C: float = 1.0  # inverse L2 strength of the learned (logistic) fusion
     gallery_size: int = 8  # validation examples in fig22
     caption_examples: int = 6  # rows of fig19
-    logistic_C: float = 1.0  # inverse L2 strength of the learned (logistic) fusion
-    gallery_size: int = 8  # validation examples in fig22
-    caption_examples: int = 6  # rows of fig19
 
 
 @dataclass(frozen=True)
