@@ -57,15 +57,24 @@ REFERENCE_DICTIONARY_SIZES = {"standard": 4793, "stopwords": 4903, "nostem": 690
 CACHE_FORMAT = 1  # bump when the saved layout or the preprocessing code changes meaning
 
 _NON_LETTERS = re.compile(r"[^a-z]+")
+_SPACES = re.compile(r"\s+")
+NON_LETTER_RULES = ("space", "delete")
 
 
 # ---------------------------------------------------------------------------------------------
 # 1. cleaning
 
 
-def clean_words(caption: str) -> list[str]:
-    """Lower case, every non-letter (anything but a-z) -> space, split: the reference's cleaning."""
-    return _NON_LETTERS.sub(" ", str(caption).lower()).split()
+def clean_words(caption: str, non_letters: str = "space") -> list[str]:
+    """Lower case, every non-letter (anything but a-z) -> space, split: the reference's cleaning.
+
+    non_letters="delete" removes them instead, after splitting on whitespace ("t-shirt" -> "tshirt",
+    "man's" -> "mans"): the other reading of "remove punctuation", reported beside it in table04.
+    """
+    lowered = str(caption).lower()
+    if non_letters == "space":
+        return _NON_LETTERS.sub(" ", lowered).split()
+    return [w for w in (_NON_LETTERS.sub("", part) for part in _SPACES.split(lowered)) if w]
 
 
 def raw_word_counts(captions: Iterable[str]) -> np.ndarray:
@@ -279,10 +288,13 @@ class TextConfig:
     fit_on: str = "all_train"  # dictionary rows: "all_train" (every train.csv row, the reference) | "train_split"
     min_count: int = 1  # a word enters the dictionary when it occurs at least this often (reference: 1)
     lemmatizer: str = "auto"  # for normalizer "lemma": "auto" (WordNet if installed, else rules) | "wordnet" | "rules"
+    non_letters: str = "space"  # "space": non-letters split words (t-shirt -> t shirt) | "delete": t-shirt -> tshirt
 
     def __post_init__(self) -> None:
         if self.normalizer not in NORMALIZERS:
             raise ValueError(f"normalizer must be one of {NORMALIZERS}, not {self.normalizer!r}")
+        if self.non_letters not in NON_LETTER_RULES:
+            raise ValueError(f"non_letters must be one of {NON_LETTER_RULES}, not {self.non_letters!r}")
         if self.fit_on not in FIT_ON:
             raise ValueError(f"fit_on must be one of {FIT_ON}, not {self.fit_on!r}")
         if self.max_len < 1 or self.min_count < 1:
@@ -323,7 +335,7 @@ class Preprocessor:
         return out
 
     def tokens(self, caption: str) -> list[str]:
-        words = clean_words(caption)
+        words = clean_words(caption, self.config.non_letters)
         if not self.config.keep_stopwords:
             stop = self.stopwords.words
             words = [w for w in words if w not in stop]
@@ -427,8 +439,7 @@ def encode_dataset(dataset, split: tuple[np.ndarray, np.ndarray], variant: str, 
     pre = Preprocessor(config, stopwords, download)
     train_tokens = pre.tokenize_all(dataset.train["Caption"])
     test_tokens = pre.tokenize_all(dataset.test["Caption"])
-    fit_rows = train_rows if config.fit_on == "train_split" else np.arange(len(train_tokens))
-    vocab = build_vocab((train_tokens[i] for i in fit_rows), config.min_count)
+    vocab = build_vocab((train_tokens[i] for i in fit_rows(len(train_tokens), split, config)), config.min_count)
     ids = dataset.train["ImageID"].to_numpy(dtype=str)
     Y = torch.from_numpy(np.asarray(dataset.Y, dtype=np.float32))
     parts = {}
@@ -440,6 +451,16 @@ def encode_dataset(dataset, split: tuple[np.ndarray, np.ndarray], variant: str, 
     parts["test_tokens"], parts["test_lengths"] = encode(test_tokens, vocab, config.max_len)
     parts["test_ids"] = dataset.test["ImageID"].to_numpy(dtype=str)
     return EncodedText(variant=variant, vocab=vocab, max_len=config.max_len, config=pre.describe(), **parts)
+
+
+def fit_rows(n_train: int, split: tuple[np.ndarray, np.ndarray], config: TextConfig) -> np.ndarray:
+    """Rows of dataset.train the dictionary is fitted on: all of them, or the training split's."""
+    return np.asarray(split[0]) if config.fit_on == "train_split" else np.arange(n_train)
+
+
+def dictionary_size(captions: Iterable[str], config: TextConfig, stopwords: StopWords | None = None) -> int:
+    """Entries (with -PAD- and -OOV-) of the dictionary `config` fits on `captions`."""
+    return len(build_vocab(Preprocessor(config, stopwords).tokenize_all(captions), config.min_count))
 
 
 def save_encoded(path: Path, encoded: EncodedText, key: str) -> Path:
@@ -519,11 +540,20 @@ def _oov_share(tokens: torch.Tensor, lengths: torch.Tensor) -> float:
     return float((tokens == OOV_INDEX).sum()) / max(int(lengths.sum()), 1) * 100
 
 
-def dictionary_sizes_table(encoded: dict[str, EncodedText]) -> pd.DataFrame:
+def dictionary_sizes_table(encoded: dict[str, EncodedText], fit_captions: Sequence[str] | None = None,
+                           configs: dict[str, TextConfig] | None = None,
+                           stopwords: StopWords | None = None) -> pd.DataFrame:
     """table04: dictionary entries per variant (with -PAD- and -OOV-) beside the reference study's, and
-    how the encoded captions look (tokens per caption, rows filling max_len, unknown-word rates)."""
+    how the encoded captions look (tokens per caption, rows filling max_len, unknown-word rates).
+
+    With fit_captions and configs, a column gives the size under the other cleaning reading
+    (non-letters deleted rather than turned into spaces)."""
     rows = []
     for variant, enc in encoded.items():
+        other = None
+        if fit_captions is not None and configs is not None:
+            flipped = "delete" if configs[variant].non_letters == "space" else "space"
+            other = dictionary_size(fit_captions, replace(configs[variant], non_letters=flipped), stopwords)
         rows.append({
             "variant": variant,
             "preprocessing": VARIANT_TITLES.get(variant, variant),
@@ -538,6 +568,9 @@ def dictionary_sizes_table(encoded: dict[str, EncodedText]) -> pd.DataFrame:
             "-OOV- share of test tokens (%)": _oov_share(enc.test_tokens, enc.test_lengths),
             "dictionary fitted on": enc.config.get("fit_on", ""),
         })
+        if other is not None:
+            reading = "non-letters deleted, t-shirt -> tshirt" if flipped == "delete" else "non-letters -> spaces"
+            rows[-1][f"dictionary entries if {reading}"] = other
     return pd.DataFrame(rows)
 
 

@@ -282,3 +282,26 @@ def test_load_encoded_refuses_other_data(tiny_run):
     text.encode_all_variants(tiny_run, variants=["standard"], download=False)
     with pytest.raises(ValueError, match="other data"):
         text.load_encoded(tiny_run.paths, "standard", fingerprint="0" * 16)
+
+
+def test_the_other_reading_deletes_non_letters_inside_words():
+    assert clean_words("A man's t-shirt, 2 dogs!", "delete") == ["a", "mans", "tshirt", "dogs"]
+    assert tokens("A man's t-shirt", "nostem", non_letters="delete") == ["mans", "tshirt"]
+    with pytest.raises(ValueError, match="non_letters"):
+        TextConfig(non_letters="keep")
+
+
+def test_dictionary_sizes_table_reports_every_variant(tiny_run):
+    encoded = text.encode_all_variants(tiny_run, download=False)
+    configs = {v: variant_config(v, tiny_run.profile.text) for v in encoded}
+    captions = tiny_run.dataset.train["Caption"]
+    table = text.dictionary_sizes_table(encoded, captions, configs, STOP).set_index("variant")
+    sizes = table["dictionary entries (incl. -PAD-, -OOV-)"]
+    assert sizes.to_dict() == {v: len(e.vocab) for v, e in encoded.items()}
+    assert sizes["stopwords"] > sizes["standard"] and sizes["nostem"] >= sizes["standard"]
+    assert table.loc["standard", "reference study, real train.csv"] == 4793
+    assert table.loc["standard", "-OOV- share of validation tokens (%)"] == 0  # dictionary fitted on all rows
+    assert text.dictionary_size(captions, configs["standard"], STOP) == sizes["standard"]
+    assert table.filter(like="non-letters deleted").shape[1] == 1
+    examples = text.encoded_examples(encoded["standard"], n=2)
+    assert len(examples) == 2 and (examples["length"] >= 1).all()
