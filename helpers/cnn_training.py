@@ -22,19 +22,28 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .atomic import write_json
+from .atomic import atomic_path, write_json
 from .cnn import (
     HEAD_DROPOUT,
     HEAD_HIDDEN,
     FeatureHead,
     FineTunedResNet,
     FrozenResNet,
+    inference_precision,
     load_resnet34,
     state_size_bytes,
 )
 from .experiments import run_experiments
-from .image_features import FeatureSet, image_loader, run_on_images
+from .image_features import (
+    FeatureSet,
+    cached_features,
+    image_loader,
+    measure_feature_throughput,
+    measure_forward_throughput,
+    run_on_images,
+)
 from .metrics import METRIC_TITLES, binarize, multilabel_scores
+from .predictions import save_history, save_probabilities, save_summary
 from .profiles import CnnSettings, get_profile
 from .training import FitResult, TrainConfig, fit, predict_proba, stable_hash
 
@@ -194,17 +203,46 @@ def reference_epoch_seconds(backbone: nn.Module, paths: Sequence[str | Path], ta
 
 
 @dataclass
-class FinetuneResult:
-    """Architecture A after training: best-validation weights, probabilities, timings."""
+class ModelOutcome:
+    """One trained image model, ready to compare and hand to notebook 05."""
 
-    model: FineTunedResNet
+    name: str  # e.g. "A: fine-tuned ResNet-34"
+    arch: str  # "A" or "B"
+    model: nn.Module  # what predicts from images (B: frozen backbone + head)
     fit: FitResult
     val_probs: np.ndarray
     test_probs: np.ndarray
+    train_time_s: float
     test_time_s: float
     pretrained: bool
     config: dict[str, Any]
-    checkpoint: Path
+    train_time_note: str = ""
+
+    @property
+    def size_bytes(self) -> int:
+        return state_size_bytes(self.model)
+
+
+def finish_frozen(trainer: HeadTrainer, config: TrainConfig, backbone: nn.Module, train_features: FeatureSet,
+                  test_features: FeatureSet, pretrained: bool, image_size: int) -> ModelOutcome:
+    """Architecture B's final head (best validation epoch) and its probabilities, with honest timings:
+    training = extracting the train.csv features + optimising the head; testing = extracting the
+    test features + running the head."""
+    head, result = trainer.train(config, desc="architecture B head")
+    start = time.perf_counter()
+    test_probs = trainer.predict(head, "test")
+    head_test_s = time.perf_counter() - start
+    config_dict = {**trainer._model_config(), "backbone": "resnet34 (frozen)", "pretrained": pretrained,
+                   "image_size": image_size, "train_config": asdict(config),
+                   "feature_cache": [train_features.path.name, test_features.path.name]}
+    return ModelOutcome(
+        name="B: frozen ResNet-34 + 3 FC", arch="B", model=FrozenResNet(backbone, head), fit=result,
+        val_probs=trainer.predict(head, "val"), test_probs=test_probs,
+        train_time_s=train_features.extract_s + result.train_time_s,
+        test_time_s=test_features.extract_s + head_test_s, pretrained=pretrained, config=config_dict,
+        train_time_note=f"feature extraction {train_features.extract_s:.1f}s (every train.csv image, once) "
+                        f"+ head {result.train_time_s:.1f}s",
+    )
 
 
 def finetune_rows(train_rows: np.ndarray, max_rows: int | None, seed: int) -> np.ndarray:
@@ -216,7 +254,7 @@ def finetune_rows(train_rows: np.ndarray, max_rows: int | None, seed: int) -> np
 
 
 def train_finetuned(run: Run, settings: CnnSettings, *, lr: float, augment: bool, cutoff: float = 0.5,
-                    require_pretrained: bool = False) -> FinetuneResult:
+                    require_pretrained: bool = False) -> ModelOutcome:
     """Architecture A: every ResNet-34 weight trained from images at settings.finetune_image_size.
 
     Early stopping looks at the first settings.finetune_val_rows validation rows (all when None);
@@ -234,23 +272,122 @@ def train_finetuned(run: Run, settings: CnnSettings, *, lr: float, augment: bool
     paths = np.asarray(data.train_image_paths(), dtype=object)
     size = settings.finetune_image_size
     config = TrainConfig(epochs=settings.finetune_epochs, lr=lr, optimizer="adam", cutoff=cutoff, seed=run.seed)
-    model_config = {"arch": "A", "backbone": "resnet34", "pretrained": pretrained, "image_size": size,
-                    "augment": augment, "train_rows": len(rows), "rows_hash": stable_hash(rows.tolist()),
-                    "early_stopping_val_rows": len(check_rows), "batch_size": settings.batch_size,
-                    "fingerprint": run.fingerprint}
+    model_config = {"arch": "A", "backbone": "resnet34 (every weight trained)", "pretrained": pretrained,
+                    "image_size": size, "augment": augment, "train_rows": len(rows),
+                    "rows_hash": stable_hash(rows.tolist()), "early_stopping_val_rows": len(check_rows),
+                    "batch_size": settings.batch_size, "fingerprint": run.fingerprint}
     checkpoint = run.paths.checkpoints / f"cnn_finetune_{stable_hash([model_config, config])}.pt"
     write_json(checkpoint.with_suffix(".json"), {**model_config, "train_config": asdict(config)})
     loader = dict(batch_size=settings.batch_size, num_workers=settings.num_workers, device=run.device)
     result = fit(model, image_loader(paths[rows], size, data.Y[rows], augment=augment, shuffle=True, **loader),
                  image_loader(paths[check_rows], size, data.Y[check_rows], **loader), config, device=run.device,
                  checkpoint=checkpoint, key=stable_hash(model_config), fresh=run.fresh, desc="architecture A")
-    infer = dict(batch_size=settings.batch_size, num_workers=settings.num_workers, device=run.device)
-    val_probs = _sigmoid(run_on_images(model, paths[val_rows], size, desc="A validation", **infer))
+    result.extra["checkpoint"] = str(checkpoint)
+    val_probs = _sigmoid(run_on_images(model, paths[val_rows], size, desc="A validation", **loader))
     start = time.perf_counter()
-    test_probs = _sigmoid(run_on_images(model, data.test_image_paths(), size, desc="A test", **infer))
+    test_probs = _sigmoid(run_on_images(model, data.test_image_paths(), size, desc="A test", **loader))
     test_time = time.perf_counter() - start
-    return FinetuneResult(model, result, val_probs, test_probs, test_time, pretrained,
-                          {**model_config, "train_config": asdict(config)}, checkpoint)
+    return ModelOutcome(
+        name="A: fine-tuned ResNet-34", arch="A", model=model, fit=result, val_probs=val_probs, test_probs=test_probs,
+        train_time_s=result.train_time_s, test_time_s=test_time, pretrained=pretrained,
+        config={**model_config, "train_config": asdict(config)},
+        train_time_note=f"{len(rows)} rows x {len(result.history)} epochs at {size} px",
+    )
+
+
+def run_features(run: Run, backbone: nn.Module, weights: str, settings: CnnSettings) -> tuple[FeatureSet, FeatureSet]:
+    """Frozen-backbone features of every train.csv and test.csv image: computed once, then read from the cache."""
+    data = run.dataset
+    common = dict(cache_dir=run.paths.feature_cache, size=settings.image_size, weights=weights,
+                  fingerprint=run.fingerprint, batch_size=settings.batch_size, num_workers=settings.num_workers,
+                  device=run.device, fresh=run.fresh)
+    train = cached_features(backbone, data.train["ImageID"], data.images_dir, image_set="train", **common)
+    test = cached_features(backbone, data.test["ImageID"], data.images_dir, image_set="test", **common)
+    return train, test
+
+
+def feature_table(features: dict[str, FeatureSet]) -> pd.DataFrame:
+    return pd.DataFrame([{"image set": name, "images": len(fs.image_ids), "from cache": fs.from_cache,
+                          "extraction time (s)": fs.extract_s, "images per second": fs.images_per_s,
+                          "cache file": fs.path.name} for name, fs in features.items()])
+
+
+def throughput_report(run: Run, backbone: nn.Module, settings: CnnSettings, size: int) -> pd.DataFrame:
+    """Bare-model forward throughput vs the full extraction pipeline (decode + resize + model) at `size`."""
+    precision = inference_precision(run.device)
+    paths = run.dataset.train_image_paths()[: settings.throughput_images]
+    forward = measure_forward_throughput(backbone, size, n_images=len(paths),
+                                         batch_size=min(settings.batch_size, len(paths)),
+                                         device=run.device, precision=precision)
+    pipeline = measure_feature_throughput(backbone, paths, size, batch_size=settings.batch_size,
+                                          num_workers=settings.num_workers, device=run.device, precision=precision)
+    return pd.DataFrame([{"image size (px)": size, "images": len(paths), "precision": precision.label,
+                          "DataLoader workers": settings.num_workers, "bare forward (img/s)": forward,
+                          "extraction pipeline (img/s)": pipeline, "pipeline / forward": pipeline / forward}])
+
+
+def performance_table(outcomes: Sequence[ModelOutcome], val_y: np.ndarray, test_y: np.ndarray | None,
+                      reference_train_s: float | None = None, reference_note: str = "") -> pd.DataFrame:
+    """table07: every metric (validation, and test where labels exist), training / testing time, size."""
+    rows = [performance_row(o.name, pretrained=o.pretrained, val_y=val_y, val_probs=o.val_probs, test_y=test_y,
+                            test_probs=o.test_probs, cutoff=o.config["train_config"]["cutoff"],
+                            train_time_s=o.train_time_s,
+                            test_time_s=o.test_time_s, size_bytes=o.size_bytes, note=o.train_time_note)
+            for o in outcomes]
+    table = pd.DataFrame(rows)
+    if reference_train_s is not None:
+        b = next(o for o in outcomes if o.arch == "B")
+        table = pd.concat([table, pd.DataFrame([{
+            "model": "B, backbone run every epoch (reference's way)", "pretrained_weights": b.pretrained,
+            "train_time_s": reference_train_s, "size_mb": b.size_bytes / 1e6, "note": reference_note}])],
+            ignore_index=True)
+    return table
+
+
+def design_table(outcomes: Sequence[ModelOutcome]) -> pd.DataFrame:
+    """table06: how each architecture is built and trained."""
+    rows = []
+    for o in outcomes:
+        c, t = o.config, o.config["train_config"]
+        rows.append({
+            "model": o.name, "backbone": c["backbone"], "pretrained_weights": o.pretrained,
+            "head": (" -> ".join(map(str, [512, *c["head_hidden"], 18])) + f", ReLU, dropout {c['head_dropout']}")
+            if o.arch == "B" else "512 -> 18",
+            "trainable_parameters": sum(p.numel() for p in o.model.parameters() if p.requires_grad),
+            "total_parameters": sum(p.numel() for p in o.model.parameters()),
+            "image_size_px": c["image_size"], "augmentation": c.get("augment", False),
+            "optimizer": t["optimizer"], "learning_rate": t["lr"], "epochs": t["epochs"],
+            "best_epoch": o.fit.best_epoch, "batch_size": c.get("batch_size", c.get("head_batch_size")),
+            "cutoff": t["cutoff"], "train_rows": c.get("train_rows", "all"),
+        })
+    return pd.DataFrame(rows)
+
+
+def choose_by_validation(outcomes: Sequence[ModelOutcome], val_y: np.ndarray) -> ModelOutcome:
+    """The model with the best validation micro-F1 (test rows are never looked at)."""
+    return max(outcomes, key=lambda o: scores(val_y, o.val_probs, o.config["train_config"]["cutoff"])["micro_f1"])
+
+
+def save_outcome(run: Run, outcome: ModelOutcome, val_y: np.ndarray, extra: dict[str, Any] | None = None) -> Path:
+    """Hand the chosen image model to notebook 05: probabilities, summary, history, and one weights file
+    (everything needed to predict, with its config)."""
+    train_rows, val_rows = run.split
+    data = run.dataset
+    weights_path = run.paths.checkpoints / f"cnn_final_{outcome.arch}.pt"
+    with atomic_path(weights_path) as tmp:
+        torch.save({"config": outcome.config, "state_dict": outcome.model.state_dict()}, tmp)
+    save_probabilities(run.paths, "cnn", "val", data.train["ImageID"].to_numpy()[val_rows], outcome.val_probs)
+    save_probabilities(run.paths, "cnn", "test", data.test["ImageID"].to_numpy(), outcome.test_probs)
+    cutoff = outcome.config["train_config"]["cutoff"]
+    save_summary(run.paths, "cnn", {
+        "model": outcome.name, "arch": outcome.arch, "pretrained": outcome.pretrained,
+        "train_time_s": outcome.train_time_s, "train_time_note": outcome.train_time_note,
+        "test_time_s": outcome.test_time_s, "size_bytes": outcome.size_bytes, "weights": [str(weights_path)],
+        "config": outcome.config, "cutoff": cutoff, "best_epoch": outcome.fit.best_epoch,
+        "val_metrics": scores(val_y, outcome.val_probs, cutoff), **(extra or {}),
+    })
+    save_history(run.paths, "cnn", outcome.fit.history, outcome.fit.best_epoch)
+    return weights_path
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
