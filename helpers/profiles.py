@@ -88,7 +88,7 @@ PROFILES: dict[str, Profile] = {
         lstm=LstmSettings(ablation_epochs=1, seeds=(0,), final_max_epochs=2, patience=1, batch_size=64),
         cnn=CnnSettings(
             image_size=32, head_epochs=3, experiment_epochs=2, seeds=(0,), finetune_epochs=1,
-            finetune_image_size=32, finetune_max_rows=64, finetune_val_rows=32, batch_size=32, num_workers=0,
+            finetune_image_size=32, finetune_max_rows=32, finetune_val_rows=16, batch_size=32, num_workers=0,
             reference_timing_rows=8, throughput_images=8, require_pretrained=False,
         ),
         fusion=FusionSettings(folds=2, gallery_size=4, caption_examples=3),
