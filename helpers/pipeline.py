@@ -44,6 +44,20 @@ def select_notebooks(only: str | None) -> list[str]:
     return chosen
 
 
+def short_error(evalue: str) -> str:
+    """The error message without the worker traceback that torch's DataLoader puts inside it.
+
+    An exception raised in a DataLoader worker (e.g. ImageError naming a broken image) comes back
+    as 'Caught X in DataLoader worker process N.\nOriginal Traceback ...\nmodule.X: <message>';
+    keep the first line and the original message.
+    """
+    if "\nOriginal Traceback" not in evalue:
+        return evalue
+    lines = [line for line in evalue.splitlines() if line.strip()]
+    original = lines[-1].split(": ", 1)[-1] if ": " in lines[-1] else lines[-1]
+    return f"{lines[0]} {original}"
+
+
 def run_notebook(name: str, parameters: dict, executed_dir: Path, verbose: bool = False) -> Path:
     """Execute one notebook with papermill; raise NotebookFailed with the failing cell's error."""
     import papermill as pm
@@ -58,7 +72,7 @@ def run_notebook(name: str, parameters: dict, executed_dir: Path, verbose: bool 
             progress_bar=not verbose and sys.stderr.isatty(), log_output=verbose, request_save_on_cell_execute=True,
         )
     except PapermillExecutionError as error:
-        lines = [f"cell {error.exec_count}: {error.ename}: {error.evalue}"]
+        lines = [f"cell {error.exec_count}: {error.ename}: {short_error(error.evalue)}"]
         if verbose:
             lines.append("\n".join(error.traceback))
         lines.append(f"executed notebook with the full traceback: {output}")
