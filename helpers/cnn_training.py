@@ -9,6 +9,7 @@ Checkpoints go to run.paths.checkpoints with a JSON of their model config beside
 """
 from __future__ import annotations
 
+import textwrap
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 from torch import nn
 
 from .atomic import atomic_path, write_json
@@ -443,6 +445,7 @@ def plot_epoch_curves(curves: pd.DataFrame, title: str) -> plt.Figure:
     best = stats["mean"].idxmax()
     ax.axvline(best, color="tab:red", ls="--", lw=1, label=f"best mean epoch ({best})")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"validation {METRIC_TITLES['micro_f1']}")
     ax.set_title(title)
     ax.legend(fontsize=8, loc="lower right")
@@ -452,11 +455,11 @@ def plot_epoch_curves(curves: pd.DataFrame, title: str) -> plt.Figure:
 
 def plot_architectures(table: pd.DataFrame) -> plt.Figure:
     """Architectures side by side: validation micro-F1, training time (log scale), model size."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     panels = [("val_micro_f1", f"validation {METRIC_TITLES['micro_f1']}", False),
               ("train_time_s", "training time (s, log scale)", True), ("size_mb", "model size (MB)", False)]
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    labels = [m.replace(" (", "\n(") for m in table["model"]]
+    labels = [textwrap.fill(m, 18) for m in table["model"]]
     for ax, (column, title, log) in zip(axes, panels, strict=True):
         values = table[column].to_numpy(dtype=float)
         bars = ax.bar(range(len(values)), np.nan_to_num(values), color=colors[:len(values)])
@@ -466,6 +469,8 @@ def plot_architectures(table: pd.DataFrame) -> plt.Figure:
         ax.set_title(title)
         if log:
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+            ax.yaxis.set_minor_formatter(NullFormatter())
         else:
             ax.margins(y=0.15)
     fig.suptitle("ResNet-34 image models: architecture A (fine-tuned) vs B (frozen backbone + head)")
