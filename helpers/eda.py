@@ -252,14 +252,17 @@ def plot_label_examples(dataset, label: int, n_per_side: int = 15, seed: int = 0
     """
     with_rows, without_rows = pick_examples(dataset.Y, label, n_per_side, seed)
     n_cols = max(1, min(n_cols, n_per_side))
-    gap_px, band_px = thumb_px // 16, thumb_px * 3 // 8
+    inch_per_px = 1.0 / DPI
+    chars_per_line = max(10, int(thumb_px * inch_per_px * 72 / 3.6))  # 7 pt text is ~3.6 pt per character
+    captions = {int(row): textwrap.fill(_short_names(dataset.train["Labels"].iat[row]), chars_per_line)
+                for row in (*with_rows, *without_rows)}
+    most_lines = max((c.count("\n") + 1 for c in captions.values()), default=1)
+    gap_px, band_px = thumb_px // 16, 6 + int(most_lines * 7 * 1.25 / 72 * DPI)  # room for the longest caption
     blocks = [(f"with {label_title(label)}", with_rows), (f"without {label_title(label)}", without_rows)]
     lines = [max(1, -(-len(rows) // n_cols)) for _, rows in blocks]
-    inch_per_px = 1.0 / DPI
     width = n_cols * (thumb_px + gap_px) * inch_per_px
     heights = [n * (thumb_px + band_px) * inch_per_px for n in lines]
     fig, axes = plt.subplots(2, 1, figsize=(width, sum(heights) + 1.2), gridspec_kw={"height_ratios": heights})
-    chars_per_line = max(10, int(thumb_px * inch_per_px * 72 / 3.6))  # 7 pt text is ~3.6 pt per character
     for ax, (heading, rows) in zip(axes, blocks, strict=True):
         ax.set_axis_off()
         ax.set_title(f"{heading} ({len(rows)} shown)", loc="left", fontsize=11, fontweight="bold")
@@ -270,8 +273,7 @@ def plot_label_examples(dataset, label: int, n_per_side: int = 15, seed: int = 0
         for k, row in enumerate(rows):
             x = (k % n_cols) * (thumb_px + gap_px) + thumb_px / 2
             y = (k // n_cols) * (thumb_px + band_px) + thumb_px + 2
-            names = textwrap.fill(_short_names(dataset.train["Labels"].iat[row]), chars_per_line)
-            ax.text(x, y, names, ha="center", va="top", fontsize=7)
+            ax.text(x, y, captions[int(row)], ha="center", va="top", fontsize=7)
     fig.suptitle(f"Training images with and without label {label_title(label)}\n"
                  "(under each image: all its labels)", fontsize=12)
     fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.9 / (sum(heights) + 1.2), bottom=0.01, hspace=0.12)
