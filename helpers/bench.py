@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .atomic import write_json
-from .config import DATA_ROOT, REPO_ROOT
+from .config import REPO_ROOT, demo_data_dir
 
 STAGES = ("reading", "text", "images", "cnn_head", "lstm", "pipeline")
 HEAD_EPOCHS = 120  # the reference's architecture-B training length
@@ -268,7 +268,7 @@ def format_table(results: dict[str, Any]) -> str:
 def ensure_bench_data(n_train: int, n_test: int) -> Path:
     from .demo_data import generate_demo_data
 
-    data_dir = DATA_ROOT / f"bench-{n_train}-{n_test}"
+    data_dir = demo_data_dir(n_train, n_test)
     if not (data_dir / "demo_data.json").exists():
         print(f"Generating the built-in data set ({n_train} + {n_test} rows) in {data_dir} ...", flush=True)
         generate_demo_data(data_dir, n_train, n_test, seed=0)

@@ -13,7 +13,6 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 DATA_ROOT = REPO_ROOT / "data"
-DEMO_DATA_DIR = DATA_ROOT / "demo"
 DEFAULT_OUT_DIR = REPO_ROOT
 FACTS_FILE = REPO_ROOT / "helpers" / "resources" / "dataset_facts.json"
 
@@ -84,9 +83,14 @@ class RunPaths:
         return self.out_dir / SUBMISSION_CSV
 
 
-def run_paths(data_dir: str | Path | None = None, out_dir: str | Path | None = None) -> RunPaths:
-    """Resolve the data and output folders; empty or None means the built-in demo data / the repository root."""
-    data = Path(data_dir).expanduser() if data_dir else DEMO_DATA_DIR
+def demo_data_dir(n_train: int, n_test: int) -> Path:
+    """Where the built-in demo data set of a given size lives (one folder per size, never overwritten)."""
+    return DATA_ROOT / f"demo-{n_train}-{n_test}"
+
+
+def run_paths(data_dir: str | Path, out_dir: str | Path | None = None) -> RunPaths:
+    """Resolve the data and output folders; an empty or None out_dir means the repository root."""
+    data = Path(data_dir).expanduser()
     out = Path(out_dir).expanduser() if out_dir else DEFAULT_OUT_DIR
     if not data.is_absolute():
         data = (REPO_ROOT / data) if not data.exists() else data.resolve()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .atomic import write_json
-from .config import DEMO_DATA_DIR, NOTEBOOKS_DIR, run_paths
+from .config import NOTEBOOKS_DIR, run_paths
 from .profiles import PROFILE_NAMES, get_profile
 from .training import HEADLESS_ENV
 
@@ -85,12 +85,12 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
     """Run the selected notebooks; return {notebook: seconds}. Timings also go to <out>/executed/timings.json."""
     settings = get_profile(profile)
     notebooks = select_notebooks(only)
-    paths = run_paths(data_dir or None, out_dir or None)
     if not data_dir:
         from .run import ensure_demo_data
 
-        ensure_demo_data(DEMO_DATA_DIR, settings)
-    elif not paths.data_dir.is_dir():
+        data_dir = str(ensure_demo_data(settings))
+    paths = run_paths(data_dir, out_dir or None)
+    if not paths.data_dir.is_dir():
         raise FileNotFoundError(f"--data-dir {paths.data_dir} does not exist; it must hold train.csv, test.csv "
                                 "and the images in data/")
     parameters = {"DATA_DIR": str(paths.data_dir), "PROFILE": profile, "OUT_DIR": str(paths.out_dir),
@@ -116,7 +116,7 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.pipeline", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default="", help="folder with train.csv, test.csv and data/ "
-                        "(default: the built-in demo data set, generated in data/demo if absent)")
+                        "(default: the built-in demo data set, generated in data/demo-<n_train>-<n_test> if absent)")
     parser.add_argument("--profile", default="cpu", choices=PROFILE_NAMES)
     parser.add_argument("--out", default="", help="output folder (default: the repository root)")
     parser.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 01,03")

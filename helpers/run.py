@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import figures
-from .config import DEMO_DATA_DIR, RunPaths, run_paths
+from .config import RunPaths, demo_data_dir, run_paths
 from .profiles import Profile, get_profile
 from .training import pick_device
 
@@ -81,14 +81,16 @@ class Run:
                 f"seed {self.seed}, device {self.device}, fresh={self.fresh}")
 
 
-def ensure_demo_data(data_dir: Path, profile: Profile) -> None:
-    """Generate the built-in demo data set at the profile's size unless a complete one is there."""
+def ensure_demo_data(profile: Profile) -> Path:
+    """The built-in demo data set at the profile's size; generated unless a complete one is there."""
     from .demo_data import generate_demo_data
 
+    data_dir = demo_data_dir(profile.demo.n_train, profile.demo.n_test)
     if not (data_dir / "demo_data.json").exists():
         print(f"Generating the built-in demo data set ({profile.demo.n_train} + {profile.demo.n_test} rows) "
               f"in {data_dir} ...", flush=True)
         generate_demo_data(data_dir, profile.demo.n_train, profile.demo.n_test, seed=0)
+    return data_dir
 
 
 def setup_run(data_dir: str = "", profile: str = "cpu", out_dir: str = "", seed: int = 0, fresh: bool = False,
@@ -96,11 +98,9 @@ def setup_run(data_dir: str = "", profile: str = "cpu", out_dir: str = "", seed:
     """Build the run context from notebook parameters; "" means the built-in demo data / the repository root."""
     if on_bad_image not in ("error", "skip"):
         raise ValueError(f"ON_BAD_IMAGE must be 'error' or 'skip', not {on_bad_image!r}")
-    paths = run_paths(data_dir or None, out_dir or None)
     settings = get_profile(profile)
-    if not data_dir:
-        ensure_demo_data(DEMO_DATA_DIR, settings)
-    elif not paths.data_dir.is_dir():
+    paths = run_paths(data_dir or ensure_demo_data(settings), out_dir or None)
+    if not paths.data_dir.is_dir():
         raise FileNotFoundError(f"data folder {paths.data_dir} does not exist; DATA_DIR must be a folder holding "
                                 "train.csv, test.csv and data/<ImageID> images")
     for folder in (paths.figures, paths.artifacts):

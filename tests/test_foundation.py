@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
 from helpers import atomic, figures, metrics  # noqa: E402
-from helpers.config import DEMO_DATA_DIR, REPO_ROOT, run_paths  # noqa: E402
+from helpers.config import DATA_ROOT, REPO_ROOT, demo_data_dir, run_paths  # noqa: E402
 from helpers.labels import LABEL_IDS, LABEL_NAMES, labels_to_matrix, matrix_to_labels, parse_label_field  # noqa: E402
 from helpers.pipeline import NOTEBOOKS, select_notebooks  # noqa: E402
 from helpers.profiles import PROFILE_NAMES, get_profile  # noqa: E402
@@ -31,8 +31,8 @@ def test_labels_are_coco_ids_without_12():
 
 
 def test_paths_derive_from_repo_root_and_parameters(tmp_path):
-    default = run_paths()
-    assert default.data_dir == DEMO_DATA_DIR and default.figures == REPO_ROOT / "figures"
+    default = run_paths(demo_data_dir(10, 5))
+    assert default.data_dir == DATA_ROOT / "demo-10-5" and default.figures == REPO_ROOT / "figures"
     custom = run_paths(tmp_path / "data", tmp_path / "out")
     assert custom.train_csv == tmp_path / "data" / "train.csv"
     assert custom.images_dir == tmp_path / "data" / "data"
