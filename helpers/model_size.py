@@ -52,8 +52,9 @@ def _state_of(obj: Any) -> dict[str, torch.Tensor] | None:
     return None
 
 
-def file_component(path: str | Path) -> dict[str, Any]:
-    """Size of one stored file: tensor files at float32 / float16, any other file as it is on disk."""
+def file_components(path: str | Path) -> list[dict[str, Any]]:
+    """Sizes of one stored file: a tensor file split by top-level module (e.g. backbone, head, embedding),
+    each at float32 / float16; any other file as it is on disk."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} is listed as model weights but does not exist: rerun the notebook "
@@ -63,30 +64,43 @@ def file_component(path: str | Path) -> dict[str, Any]:
         state = _state_of(torch.load(path, map_location="cpu", weights_only=True))
     if state is None:
         size = path.stat().st_size
-        return {"file": path.name, "parameters": 0, "float32_bytes": size, "float16_bytes": size}
-    n_params = sum(v.numel() for v in state.values() if torch.is_floating_point(v))
-    return {"file": path.name, "parameters": int(n_params), "float32_bytes": tensor_bytes(state),
-            "float16_bytes": tensor_bytes(state, half=True)}
+        return [{"component": path.name, "parameters": 0, "float32_bytes": size, "float16_bytes": size}]
+    groups: dict[str, dict[str, torch.Tensor]] = {}
+    for key, value in state.items():
+        groups.setdefault(key.split(".", 1)[0] if "." in key else "", {})[key] = value
+    return [{"component": f"{path.name}: {prefix}" if prefix else path.name,
+             "parameters": int(sum(v.numel() for v in part.values() if torch.is_floating_point(v))),
+             "float32_bytes": tensor_bytes(part), "float16_bytes": tensor_bytes(part, half=True)}
+            for prefix, part in groups.items()]
+
+
+def _copies(paths: list[Path]) -> set[Path]:
+    """Half-precision copies (<stem>_fp16.<ext>) listed beside their float32 file: counted once."""
+    names = {p.name for p in paths}
+    return {p for p in paths if p.stem.endswith("_fp16") and f"{p.stem[:-5]}{p.suffix}" in names}
 
 
 def size_budget(summaries: Mapping[str, Mapping[str, Any]], out_dir: str | Path,
                 extra: Mapping[str, int] | None = None) -> pd.DataFrame:
     """One row per component: model, component, parameters, float32 MB, float16 MB.
 
-    summaries: {model: summary} with `weights` (paths, absolute or relative to out_dir) and
-    `size_bytes`; when size_bytes exceeds what the listed files hold (e.g. a frozen pretrained
-    backbone kept in torchvision's cache), the rest is a row of its own, counted as float32
-    parameters. extra: {component: number of float parameters} such as the fusion's.
+    summaries: {model: summary} with `weights` (paths, absolute or relative to out_dir; a listed
+    <stem>_fp16 copy of a listed file is not counted twice) and `size_bytes`; when size_bytes
+    exceeds what the listed files hold (e.g. a frozen pretrained backbone kept in torchvision's
+    cache), the rest is a row of its own, counted as float32 parameters.
+    extra: {component: number of float parameters}, such as the fusion's.
     """
     rows = []
     for model, summary in summaries.items():
         counted = 0
-        for entry in summary.get("weights", []):
-            path = Path(entry)
-            path = path if path.is_absolute() else Path(out_dir) / path
-            row = file_component(path)
-            counted += row["float32_bytes"]
-            rows.append({"model": model, "component": row.pop("file"), **row})
+        paths = [Path(p) if Path(p).is_absolute() else Path(out_dir) / p for p in summary.get("weights", [])]
+        copies = _copies(paths)
+        for path in paths:
+            if path in copies:
+                continue
+            for row in file_components(path):
+                counted += row["float32_bytes"]
+                rows.append({"model": model, **row})
         rest = int(summary.get("size_bytes", 0)) - counted
         if rest > 0:
             rows.append({"model": model, "component": "counted only in size_bytes (e.g. pretrained backbone)",

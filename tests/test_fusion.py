@@ -181,11 +181,15 @@ def test_half_precision_state_dict_keeps_predictions_and_halves_size():
 def test_size_budget_counts_files_extra_and_total(tmp_path):
     weights = tmp_path / "head.pt"
     torch.save({"w": torch.zeros(1000, 250), "steps": torch.zeros(3, dtype=torch.int64)}, weights)
+    model_file = tmp_path / "lstm.pt"
+    torch.save({"config": {"a": 1}, "state_dict": {"embedding.weight": torch.zeros(100, 10),
+                                                   "fc.weight": torch.zeros(18, 10)}}, model_file)
+    torch.save(model_size.to_half(torch.load(model_file, weights_only=True)["state_dict"]), tmp_path / "lstm_fp16.pt")
     vocab = tmp_path / "vocab.json"
     vocab.write_text("x" * 5000)
     summaries = {
         "cnn": {"weights": [str(weights)], "size_bytes": 1_000_000 + 24 + 84_000_000},  # + a backbone in the cache
-        "lstm": {"weights": ["vocab.json"], "size_bytes": 5000},  # relative to out_dir
+        "lstm": {"weights": ["vocab.json", "lstm.pt", "lstm_fp16.pt"], "size_bytes": 5000 + 4 * 1180},
     }
     table = model_size.with_total(model_size.size_budget(summaries, tmp_path, extra={"fusion parameters": 100}))
     rows = table.set_index("component")
@@ -193,9 +197,11 @@ def test_size_budget_counts_files_extra_and_total(tmp_path):
     assert rows.loc["head.pt", "float32_MB"] == pytest.approx(1.000024)
     assert rows.loc["head.pt", "float16_MB"] == pytest.approx(0.500024)
     assert rows.loc["vocab.json", "float16_MB"] == pytest.approx(0.005)
+    assert rows.loc["lstm.pt: embedding", "parameters"] == 1000 and rows.loc["lstm.pt: fc", "parameters"] == 180
+    assert not rows.index.str.contains("fp16").any()  # the half-precision copy is not counted twice
     assert rows.filter(like="size_bytes", axis=0)["float32_MB"].iloc[0] == pytest.approx(84.0)
     total = table[table["model"] == "total"].iloc[0]
-    assert total["float32_MB"] == pytest.approx(1.000024 + 0.005 + 84.0 + 0.0004)
+    assert total["float32_MB"] == pytest.approx(1.000024 + 0.005 + 0.00472 + 84.0 + 0.0004)
     assert bool(total["fits_budget_float32"]) and bool(total["fits_budget_float16"])
     over = model_size.with_total(model_size.size_budget({"cnn": {"weights": [], "size_bytes": 150_000_000}},
                                                         tmp_path))
