@@ -72,18 +72,6 @@ class Dataset:
     def test_image_paths(self) -> list[Path]:
         return [self.images_dir / i for i in self.test["ImageID"]]
 
-    def summary(self) -> str:
-        """What was loaded, for the top of a notebook: row counts and every skipped training row."""
-        lines = [f"Data folder {self.data_dir}: {self.n_train} training rows, {self.n_test} test rows"
-                 + ("" if self.test_Y is None else " (with test labels)") + "."]
-        if self.skipped:
-            lines.append(f"Skipped {len(self.skipped)} training row(s) whose image is missing or corrupt "
-                         f"({self.n_train + len(self.skipped)} rows in {TRAIN_CSV}, {self.n_train} used):")
-            lines += [f"  - {row}" for row in self.skipped]
-        else:
-            lines.append("No rows skipped.")
-        return "\n".join(lines)
-
 
 def _listing(items: Sequence[str], limit: int = MAX_LISTED) -> str:
     shown = ", ".join(items[:limit])

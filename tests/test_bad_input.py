@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -186,8 +187,9 @@ def make_case(base: Path, tmp_path: Path, case: Case) -> Path:
     return data
 
 
-def rows_line(n_train: int, n_test: int) -> str:
-    return f"{n_train} training rows, {n_test} test rows"
+def skipped_ids(skipped: list[str]) -> list[str]:
+    """ImageIDs out of Dataset.skipped lines 'train.csv line N: ID (reason)'."""
+    return sorted(line.split(": ", 1)[1].split(" (", 1)[0] for line in skipped)
 
 
 # ---------------------------------------------------------------- in process (the notebooks' code path)
@@ -205,15 +207,13 @@ def test_in_process(base, tmp_path, case):
     if case.skipped:
         with pytest.warns(DataWarning, match=rf"skipped {len(case.skipped)} training row"):
             dataset = run.dataset
-        assert sorted(i.split(": ", 1)[1].split(" ")[0] for i in dataset.skipped) == sorted(case.skipped)
+        assert skipped_ids(dataset.skipped) == sorted(case.skipped)
         assert set(dataset.train["ImageID"]).isdisjoint(case.skipped)
     else:
         dataset = run.dataset
     assert dataset.n_train == N_TRAIN - len(case.skipped) and dataset.n_test == N_TEST
     assert dataset.Y.shape == (dataset.n_train, 18)
-    assert rows_line(dataset.n_train, N_TEST) in dataset.summary()
-    for image_id in case.skipped:
-        assert image_id in dataset.summary()
+    assert dataset.train["line"].is_unique and len(dataset.train) + len(case.skipped) == N_TRAIN
     if case.skipped:  # every remaining training image decodes: later stages never meet a broken one
         for path in dataset.train_image_paths():
             load_rgb_resized(path, 8)
@@ -234,7 +234,7 @@ def test_image_check_is_cached_per_data_fingerprint(base, tmp_path):
     truncate(data / "data" / "20.jpg")  # new damage changes the fingerprint: checked again
     with pytest.warns(DataWarning, match="skipped 4 training row"):
         third = setup_run(str(data), "smoke", str(out), on_bad_image="skip").dataset
-    assert "20.jpg" in third.summary() and third.n_train == N_TRAIN - 4
+    assert "20.jpg" in skipped_ids(third.skipped) and third.n_train == N_TRAIN - 4
 
 
 def test_dataloader_worker_errors_are_shortened():
@@ -256,7 +256,7 @@ def run_pipeline(data: Path, out: Path, on_bad_image: str = "error") -> subproce
 
 
 def notebook_text(out: Path) -> str:
-    """Every stream / result output of the executed notebook 01."""
+    """Every printed line and every displayed table (HTML) of the executed notebook 01."""
     nb = nbformat.read(out / "executed" / "01_eda.ipynb", as_version=4)
     texts = []
     for cell in nb.cells:
@@ -264,8 +264,15 @@ def notebook_text(out: Path) -> str:
             if output.get("output_type") == "stream":
                 texts.append(output.get("text", ""))
             elif "data" in output:
-                texts.append(output["data"].get("text/plain", ""))
+                texts.append(output["data"].get("text/html", output["data"].get("text/plain", "")))
     return "\n".join(texts)
+
+
+def training_rows_in_table01(out: Path) -> int:
+    """Training rows behind table01 (label counts / label shares): what the figures were computed on."""
+    table = pd.read_csv(out / "figures" / "table01_label_meanings.csv")
+    top = table.loc[table["training rows"].idxmax()]
+    return round(top["training rows"] * 100 / top["share of training rows (%)"])
 
 
 @pytest.mark.slow
@@ -285,14 +292,14 @@ def test_through_pipeline(base, tmp_path, case):
         assert "Traceback" not in result.stderr and "site-packages" not in result.stderr
         return
     assert result.returncode == 0, result.stdout + result.stderr
+    n_train = N_TRAIN - len(case.skipped)
+    assert training_rows_in_table01(out) == n_train
     text = notebook_text(out)
-    assert rows_line(N_TRAIN - len(case.skipped), N_TEST) in text
-    if case.skipped:
-        assert f"Skipped {len(case.skipped)} training row(s)" in text
-        for image_id in case.skipped:
-            assert re.search(rf"train\.csv line \d+: {re.escape(image_id)} \(", text), text
-    else:
-        assert "No rows skipped." in text
+    assert re.search(rf"<td>training rows</td>\s*<td>{n_train}</td>", text), text
+    assert re.search(rf"<td>test rows</td>\s*<td>{N_TEST}</td>", text), text
+    assert re.search(rf"<td>training rows skipped[^<]*</td>\s*<td>{len(case.skipped)}</td>", text), text
+    listed = re.findall(r"skipped: train\.csv line \d+: (\S+) \(", text)
+    assert sorted(listed) == sorted(case.skipped)
 
 
 @pytest.mark.slow
