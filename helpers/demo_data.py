@@ -106,7 +106,7 @@ def _initial_label_sets(ks: np.ndarray, rng: np.random.Generator) -> list[list[i
         for _ in range(k):
             cumulative = np.cumsum(weights, axis=1)
             u = rng.random(len(members)) * cumulative[:, -1]
-            picks = (cumulative < u[:, None]).sum(axis=1)
+            picks = (cumulative <= u[:, None]).sum(axis=1)  # a zero weight is never picked
             for row, col in zip(members, picks, strict=True):
                 rows[row].append(int(col))
             weights = weights * lift[picks]
@@ -125,9 +125,9 @@ def _refine_label_sets(rows: list[list[int]], target: np.ndarray, rng: random.Ra
     for row in rows:
         current[np.ix_(row, row)] += 1
     err = (current - target).tolist()
-    weight = 1.0 / np.maximum(target, floor) ** 2
-    weight[np.diag_indices(N_LABELS)] *= DIAGONAL_WEIGHT
-    weight = weight.tolist()
+    weight_matrix = 1.0 / np.maximum(target, floor) ** 2
+    weight_matrix[np.diag_indices(N_LABELS)] *= DIAGONAL_WEIGHT
+    weight = weight_matrix.tolist()
     n = len(rows)
     for _ in range(sweeps * n):
         row = rows[rng.randrange(n)]
@@ -210,6 +210,16 @@ ADJECTIVES: dict[int, list[str]] = {
 }
 GENERAL_ADJECTIVES = ["small", "large", "big", "little", "white", "black", "old", "brown"]
 SIZE_ADJECTIVES = {"small", "large", "big", "little", "tall", "long"}
+COLOUR_ADJECTIVES = {"red", "white", "black", "blue", "yellow", "green", "brown", "gray", "orange", "silver"}
+AGE_ADJECTIVES = {"young", "old"}
+
+
+def _adjective_kind(adjective: str) -> str:
+    """Size, colour, age or the adjective itself: a noun phrase takes one adjective of each kind."""
+    for kind, words in (("size", SIZE_ADJECTIVES), ("colour", COLOUR_ADJECTIVES), ("age", AGE_ADJECTIVES)):
+        if adjective in words:
+            return kind
+    return adjective
 PREDICATES: dict[int, list[str]] = {
     1: ["standing", "walking", "sitting", "posing for a picture", "waiting", "looking at the camera"],
     2: ["parked", "leaning against a wall", "locked to a pole"],
@@ -307,7 +317,10 @@ class _NounPhrase:
         if len(self.adjectives) >= 2:
             return False
         general = GENERAL_ADJECTIVES if self.label != 1 else []
-        options = [a for a in ADJECTIVES[self.label] + general if a not in self.adjectives]
+        taken = {_adjective_kind(a) for a in self.adjectives}  # no "white gray cat", no "young old man"
+        options = [a for a in ADJECTIVES[self.label] + general if _adjective_kind(a) not in taken]
+        if not options:
+            return False
         adjective = rng.choice(options)
         if adjective in SIZE_ADJECTIVES:  # "a big black dog", not "a black big dog"
             self.adjectives.insert(0, adjective)
