@@ -24,10 +24,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from helpers import images as images_module
 from helpers.csv_format import CsvFormatError
 from helpers.dataset import DataError, DataWarning
 from helpers.demo_data import generate_demo_data
-from helpers.images import load_rgb_resized
+from helpers.images import check_images, load_rgb_resized
 from helpers.pipeline import short_error
 from helpers.run import setup_run
 
@@ -235,6 +236,20 @@ def test_image_check_is_cached_per_data_fingerprint(base, tmp_path):
     with pytest.warns(DataWarning, match="skipped 4 training row"):
         third = setup_run(str(data), "smoke", str(out), on_bad_image="skip").dataset
     assert "20.jpg" in skipped_ids(third.skipped) and third.n_train == N_TRAIN - 4
+
+
+def test_full_check_in_a_process_pool_matches_the_serial_check(base, tmp_path, monkeypatch):
+    data = make_case(base, tmp_path, CASES[-1])
+    ids = [f"{i}.jpg" for i in range(N_TRAIN)]
+    serial = check_images(data / "data", ids, verify="full", workers=1)
+    monkeypatch.setattr(images_module, "_PARALLEL_FROM", 2)
+    monkeypatch.setattr(images_module, "_CHUNK", 16)
+    pooled = check_images(data / "data", ids, verify="full", workers=2)
+    assert pooled.missing == serial.missing == ["10.jpg"]
+    assert pooled.corrupt == serial.corrupt == ["11.jpg", "12.jpg"] and pooled.reasons == serial.reasons
+    assert "truncated" in pooled.reasons["12.jpg"]
+    header = check_images(data / "data", ids, verify="header")  # end marker missing: decoded, found
+    assert header.corrupt == ["11.jpg", "12.jpg"]
 
 
 def test_dataloader_worker_errors_are_shortened():
