@@ -168,8 +168,10 @@ def run_lstm_ablation(run, name: str, load_encoded: Callable[[str], object]) -> 
         return {**score(encoded.val_Y, probs, config.cutoff), "train_time_s": trained.fit.train_time_s,
                 "test_time_s": test_s, "best_epoch": trained.fit.best_epoch}
 
+    text_keys = sorted({load_encoded(config.variant).config.get("key", "") for config in settings.values()})
     return run_experiments(f"lstm_{name}", settings, run.profile.lstm.seeds, train_and_score,
-                           run.paths.results / "experiments", key=run.fingerprint, fresh=run.fresh)
+                           run.paths.results / "experiments", key=stable_hash([run.fingerprint, text_keys]),
+                           fresh=run.fresh)
 
 
 def plot_ablation(tidy: pd.DataFrame, name: str) -> plt.Figure:
@@ -313,14 +315,14 @@ def train_final_lstm(run, encoded, config: LstmRun, seeds: tuple[int, int]) -> F
 def plot_learning_curves(final: FinalLstm) -> plt.Figure:
     """Training loss and validation micro-F1 per epoch for each seed; the kept (best) epoch marked."""
     fig, (loss_ax, f1_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for seed, trained in final.runs.items():
-        history = trained.fit.history
-        loss_ax.plot(history["epoch"], history["train_loss"], marker="o", label=f"seed {seed}: training")
-        loss_ax.plot(history["epoch"], history["val_loss"], marker="o", linestyle="--",
+    for i, (seed, trained) in enumerate(final.runs.items()):
+        history, color = trained.fit.history, f"C{i}"
+        loss_ax.plot(history["epoch"], history["train_loss"], marker="o", color=color, label=f"seed {seed}: training")
+        loss_ax.plot(history["epoch"], history["val_loss"], marker="o", linestyle="--", color=color,
                      label=f"seed {seed}: validation")
-        line, = f1_ax.plot(history["epoch"], history["val_micro_f1"], marker="o", label=f"seed {seed}")
+        f1_ax.plot(history["epoch"], history["val_micro_f1"], marker="o", color=color, label=f"seed {seed}")
         best = history[history["epoch"] == trained.fit.best_epoch]
-        f1_ax.scatter(best["epoch"], best["val_micro_f1"], s=140, facecolors="none", edgecolors=line.get_color(),
+        f1_ax.scatter(best["epoch"], best["val_micro_f1"], s=140, facecolors="none", edgecolors=color,
                       linewidths=2, label=f"seed {seed}: kept epoch {trained.fit.best_epoch}")
     loss_ax.set(title="Binary cross-entropy", xlabel="epoch", ylabel="loss (mean per label)")
     f1_ax.set(title="Validation micro-F1 (early stopping)", xlabel="epoch", ylabel="micro-F1")
