@@ -221,7 +221,8 @@ def test_ablation_is_tidy_and_cached(tmp_path, monkeypatch):
     assert set(tidy["metric"]) >= {"micro_f1", "samples_f1", "macro_f1", "exact_match", "hamming_accuracy",
                                    "train_time_s", "test_time_s"}
     assert set(tidy["setting"]) == {"0.25", "0.75"}
-    again = run_lstm_ablation(run, "cutoff", lambda variant: pytest.fail("cached results must not retrain"))
+    monkeypatch.setattr("helpers.lstm_training.train_lstm", lambda *a, **k: pytest.fail("cached: must not retrain"))
+    again = run_lstm_ablation(run, "cutoff", lambda variant: encoded)
     columns = ["setting", "metric"]
     assert again.sort_values(columns, ignore_index=True).equals(tidy.sort_values(columns, ignore_index=True))
 
