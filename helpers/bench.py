@@ -210,7 +210,7 @@ def stage_lstm(ctx: BenchContext) -> dict[str, float]:
         stage_text(ctx)
         encoded = ctx.shared["encoded"]
     data = (encoded.train_tokens, encoded.train_lengths, encoded.train_Y)
-    rate = measure_train_throughput(LstmConfig(), vocab_size=encoded.vocab_size, data=data, epochs=1)
+    rate = measure_train_throughput(LstmConfig(), vocab_size=encoded.vocab_size, data=data, batch_size=256, epochs=1)
     return {"lstm_train_samples_per_s": rate, "lstm_mean_tokens": float(encoded.train_lengths.float().mean())}
 
 
