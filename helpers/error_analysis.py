@@ -178,8 +178,8 @@ def plot_prediction_gallery(images: Sequence[np.ndarray], captions: Sequence[str
         for text, color in lines:
             ax_txt.text(0.0, y_pos, text, color=color, fontsize=9, va="top", ha="left", transform=ax_txt.transAxes)
             y_pos -= 0.095 * (text.count("\n") + 1) + 0.025
-    fig.legend(handles=[Patch(color=v, label=k) for k, v in MISTAKE_COLORS.items()], loc="lower center",
-               ncol=3, bbox_to_anchor=(0.5, 0.9), fontsize=10, title="+ predicted, - not predicted")
+    fig.legend(handles=[Patch(color=v, label=k) for k, v in MISTAKE_COLORS.items()], loc="upper center",
+               ncol=3, bbox_to_anchor=(0.5, 0.02), fontsize=10, title="+ predicted, - not predicted")
     fig.suptitle(title, y=0.99)
     return fig
 

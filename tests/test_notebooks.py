@@ -45,8 +45,11 @@ def test_notebook_shape(path):
     tree = ast.parse("".join(params["source"]))
     names = set()
     for node in tree.body:
-        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), \
-            f"{path.name}: the parameters cell must hold literal assignments only"
+        assert isinstance(node, ast.Assign), f"{path.name}: the parameters cell must hold assignments only"
+        try:
+            ast.literal_eval(node.value)
+        except ValueError:
+            pytest.fail(f"{path.name}: parameter {ast.unparse(node)!r} is not a literal")
         names.add(node.targets[0].id)
     assert PARAMETER_NAMES <= names
     assert "setup_run(" in "".join(cells[2]["source"]), "third code cell derives the run from the parameters"
