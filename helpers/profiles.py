@@ -100,8 +100,9 @@ PROFILES: dict[str, Profile] = {
         lstm=LstmSettings(ablation_epochs=3, seeds=(0, 1), ablation_max_rows=3000, final_max_epochs=8, patience=2,
                           batch_size=32),
         cnn=CnnSettings(
-            image_size=64, head_epochs=120, experiment_epochs=40, seeds=(0, 1), finetune_epochs=3,
-            finetune_image_size=64, finetune_max_rows=2000, finetune_val_rows=1000, batch_size=64, num_workers=2,
+            image_size=64, head_epochs=120, experiment_epochs=30, seeds=(0, 1), finetune_epochs=3,
+            finetune_image_size=64, finetune_max_rows=1000, finetune_val_rows=500, batch_size=64, num_workers=2,
+            head_batch_size=512,
             reference_timing_rows=64, throughput_images=64, require_pretrained=False,
         ),
     ),
