@@ -17,7 +17,7 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import average_precision_score, precision_recall_curve
 
 from .atomic import write_text
-from .figures import _markdown
+from .figures import markdown_table
 from .labels import LABEL_IDS, LABEL_NAMES, label_title
 from .metrics import METRIC_TITLES, per_label_table
 
@@ -352,7 +352,7 @@ def write_results_summary(path: str | Path, title: str, sections: Mapping[str, s
             for column in shown.columns:
                 if pd.api.types.is_float_dtype(shown[column]):
                     shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
-            parts.append(_markdown(shown))
+            parts.append(markdown_table(shown))
         else:
             parts.append(str(body))
         parts.append("")

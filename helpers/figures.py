@@ -49,11 +49,11 @@ def save_table(df: pd.DataFrame, name: str, figures_dir: str | Path, float_forma
     for column in shown.columns:
         if pd.api.types.is_float_dtype(shown[column]):
             shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else float_format.format(v))
-    write_text(figures_dir / f"{name}.md", _markdown(shown) + "\n")
+    write_text(figures_dir / f"{name}.md", markdown_table(shown) + "\n")
     return csv_path
 
 
-def _markdown(df: pd.DataFrame) -> str:
+def markdown_table(df: pd.DataFrame) -> str:
     """A GitHub-style Markdown table (no extra dependency such as tabulate)."""
     def cell(value: object) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
