@@ -19,6 +19,7 @@ from torchvision import transforms
 from torchvision.models import ResNet, ResNet34_Weights, resnet34
 
 from .labels import N_LABELS
+from .model_size import tensor_bytes
 
 IMAGENET_WEIGHTS = ResNet34_Weights.IMAGENET1K_V1
 FEATURE_DIM = 512  # ResNet-34's pooled feature size
@@ -183,7 +184,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
 def state_size_bytes(model: nn.Module) -> int:
     """Bytes of every tensor needed to predict (parameters and buffers), as saved in float32."""
-    return sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    return tensor_bytes(model.state_dict())
 
 
 @dataclass(frozen=True)

@@ -408,10 +408,6 @@ def performance_row(model: str, *, pretrained: bool, val_y: np.ndarray, val_prob
     return row
 
 
-def model_size_bytes(model: nn.Module) -> int:
-    return state_size_bytes(model)
-
-
 def describe_reductions(settings: CnnSettings, profile: str) -> str:
     """Markdown list of where this profile's image-model settings differ from the full (reference) profile."""
     full = get_profile("full").cnn
