@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .atomic import write_json
-from .config import REPO_ROOT, demo_data_dir
+from helpers.core.atomic_io import write_json
+from helpers.core.config import REPO_ROOT, demo_data_dir
 
 STAGES = ("reading", "text", "images", "cnn_head", "lstm", "pipeline")
 HEAD_EPOCHS = 120  # the reference's architecture-B training length
@@ -84,7 +84,7 @@ class BenchContext:
     @property
     def dataset(self):
         if "dataset" not in self.shared:
-            from .dataset import load_dataset
+            from helpers.data.dataset import load_dataset
 
             self.shared["dataset"] = load_dataset(self.data_dir, check_images=True)
         return self.shared["dataset"]
@@ -115,7 +115,7 @@ def machine_info(device: torch.device) -> dict[str, Any]:
 
 def stage_reading(ctx: BenchContext) -> dict[str, float]:
     """Reading and validating train.csv + test.csv and the image listing."""
-    from .dataset import load_dataset
+    from helpers.data.dataset import load_dataset
 
     start = time.perf_counter()
     dataset = load_dataset(ctx.data_dir, check_images=True)
@@ -127,9 +127,9 @@ def stage_reading(ctx: BenchContext) -> dict[str, float]:
 
 def stage_text(ctx: BenchContext) -> dict[str, float]:
     """The reference preprocessing (clean, stop words, Snowball) + dictionary + encoding of every caption."""
-    from .run import SPLIT_SEED, VAL_FRACTION
-    from .split import train_val_split
-    from .text import encode_dataset, variant_config
+    from helpers.data.split import train_val_split
+    from helpers.run import SPLIT_SEED, VAL_FRACTION
+    from helpers.text.preprocessing import encode_dataset, variant_config
 
     dataset = ctx.dataset
     split = train_val_split(dataset.Y, VAL_FRACTION, SPLIT_SEED)
@@ -143,7 +143,7 @@ def stage_text(ctx: BenchContext) -> dict[str, float]:
 
 def _backbone(ctx: BenchContext) -> torch.nn.Module:
     if "backbone" not in ctx.shared:
-        from .cnn import feature_extractor, load_resnet34
+        from helpers.models.cnn import feature_extractor, load_resnet34
 
         resnet, pretrained = load_resnet34(pretrained=True, require_pretrained=False)
         ctx.shared["backbone"] = feature_extractor(resnet)
@@ -153,7 +153,7 @@ def _backbone(ctx: BenchContext) -> torch.nn.Module:
 
 def stage_images(ctx: BenchContext) -> dict[str, float]:
     """Decoding + resizing alone, the bare ResNet-34 forward, and the project's feature extraction, at 224 px."""
-    from .image_features import image_loader, measure_feature_throughput, measure_forward_throughput
+    from helpers.train.image_features import image_loader, measure_feature_throughput, measure_forward_throughput
 
     paths = ctx.image_paths(ctx.image_sample)
     start = time.perf_counter()
@@ -172,10 +172,10 @@ def stage_images(ctx: BenchContext) -> dict[str, float]:
 
 def stage_cnn_head(ctx: BenchContext) -> dict[str, float]:
     """Architecture B for 120 epochs: the reference's way (backbone every epoch) vs cached features."""
-    from .cnn import FeatureHead
-    from .cnn_training import FeatureBatches, reference_epoch_seconds
-    from .image_features import measure_feature_throughput
-    from .training import TrainConfig, fit
+    from helpers.models.cnn import FeatureHead
+    from helpers.train.cnn_training import FeatureBatches, reference_epoch_seconds
+    from helpers.train.fit import TrainConfig, fit
+    from helpers.train.image_features import measure_feature_throughput
 
     n_rows = len(ctx.dataset.train)
     paths = ctx.image_paths(min(ctx.image_sample, n_rows))
@@ -203,7 +203,7 @@ def stage_cnn_head(ctx: BenchContext) -> dict[str, float]:
 
 def stage_lstm(ctx: BenchContext) -> dict[str, float]:
     """Standard LSTM training throughput on the encoded captions (real lengths), all cores."""
-    from .lstm import LstmConfig, measure_train_throughput
+    from helpers.models.lstm import LstmConfig, measure_train_throughput
 
     encoded = ctx.shared.get("encoded")
     if encoded is None:
@@ -266,7 +266,7 @@ def format_table(results: dict[str, Any]) -> str:
 
 
 def ensure_bench_data(n_train: int, n_test: int) -> Path:
-    from .demo_data import generate_demo_data
+    from helpers.demo.generator import generate_demo_data
 
     data_dir = demo_data_dir(n_train, n_test)
     if not (data_dir / "demo_data.json").exists():
@@ -277,7 +277,7 @@ def ensure_bench_data(n_train: int, n_test: int) -> Path:
 
 def run_bench(stages: list[str], data_dir: Path, profile: str = "cpu", image_sample: int = 256,
               workers: int | None = None, device: str = "auto") -> dict[str, Any]:
-    from .training import pick_device
+    from helpers.core.device import pick_device
 
     dev = pick_device(device)
     ctx = BenchContext(data_dir=data_dir, profile=profile, device=dev, image_sample=image_sample,

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import write_json
-from .config import NOTEBOOKS_DIR, run_paths
-from .profiles import PROFILE_NAMES, get_profile
-from .training import HEADLESS_ENV
+from helpers.core.atomic_io import write_json
+from helpers.core.config import NOTEBOOKS_DIR, run_paths
+from helpers.core.console import HEADLESS_ENV
+from helpers.core.profiles import PROFILE_NAMES, get_profile
 
 NOTEBOOKS = ("01_eda", "02_text_preprocessing", "03_cnn_training", "04_lstm_training", "05_ensembling")
 
@@ -86,7 +86,7 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
     settings = get_profile(profile)
     notebooks = select_notebooks(only)
     if not data_dir:
-        from .run import ensure_demo_data
+        from helpers.run import ensure_demo_data
 
         data_dir = str(ensure_demo_data(settings))
     paths = run_paths(data_dir, out_dir or None)

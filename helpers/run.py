@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import figures
-from .config import RunPaths, demo_data_dir, run_paths
-from .profiles import Profile, get_profile
-from .training import pick_device
+from helpers.core.config import RunPaths, demo_data_dir, run_paths
+from helpers.core.device import pick_device
+from helpers.core.profiles import Profile, get_profile
+from helpers.report import figures
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
     import torch
 
-    from .dataset import Dataset
+    from helpers.data.dataset import Dataset
 
 VAL_FRACTION = 0.2
 SPLIT_SEED = 0  # one fixed train/validation split for every notebook and every training seed
@@ -48,7 +48,7 @@ class Run:
         only the first notebook on a data set pays for the check.
         """
         if self._dataset is None:
-            from .dataset import load_dataset
+            from helpers.data.dataset import load_dataset
 
             verify = "full" if self.on_bad_image == "skip" else "header"
             cache = self.paths.artifacts / "image_checks" / f"{self.fingerprint}_{verify}.json"
@@ -59,14 +59,14 @@ class Run:
     @cached_property
     def fingerprint(self) -> str:
         """Short hash of the data (CSV contents and image listing): part of every cache key."""
-        from .dataset import data_fingerprint
+        from helpers.data.dataset import data_fingerprint
 
         return data_fingerprint(self.paths.data_dir)
 
     @cached_property
     def split(self) -> tuple[np.ndarray, np.ndarray]:
         """(train_rows, val_rows): indices into dataset.train, stratified on every label, fixed seed."""
-        from .split import train_val_split
+        from helpers.data.split import train_val_split
 
         return train_val_split(self.dataset.Y, val_fraction=VAL_FRACTION, seed=SPLIT_SEED)
 
@@ -83,7 +83,7 @@ class Run:
 
 def ensure_demo_data(profile: Profile) -> Path:
     """The built-in demo data set at the profile's size; generated unless a complete one is there."""
-    from .demo_data import generate_demo_data
+    from helpers.demo.generator import generate_demo_data
 
     data_dir = demo_data_dir(profile.demo.n_train, profile.demo.n_test)
     if not (data_dir / "demo_data.json").exists():

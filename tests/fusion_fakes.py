@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from helpers.config import RunPaths
-from helpers.labels import N_LABELS
-from helpers.predictions import save_history, save_probabilities, save_summary
+from helpers.core.config import RunPaths
+from helpers.core.handoff import save_history, save_probabilities, save_summary
+from helpers.core.labels import N_LABELS
 
 FREQ = np.array([.76, .05, .15, .04, .03, .05, .04, .07, .04, .03, .01, .01, .008, .04, .03, .04, .04, .03])
 

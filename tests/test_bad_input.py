@@ -24,11 +24,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from helpers import images as images_module
-from helpers.csv_format import CsvFormatError
-from helpers.dataset import DataError, DataWarning
-from helpers.demo_data import generate_demo_data
-from helpers.images import check_images, load_rgb_resized
+from helpers.data import images as images_module
+from helpers.data.csv_format import CsvFormatError
+from helpers.data.dataset import DataError, DataWarning
+from helpers.data.images import check_images, load_rgb_resized
+from helpers.demo.generator import generate_demo_data
 from helpers.pipeline import short_error
 from helpers.run import setup_run
 
@@ -254,7 +254,7 @@ def test_full_check_in_a_process_pool_matches_the_serial_check(base, tmp_path, m
 
 def test_dataloader_worker_errors_are_shortened():
     wrapped = ("Caught ImageError in DataLoader worker process 0.\nOriginal Traceback (most recent call last):\n"
-               '  File "x.py", line 1, in f\n    g()\nhelpers.images.ImageError: /d/5.jpg: cannot be read as an '
+               '  File "x.py", line 1, in f\n    g()\nhelpers.data.images.ImageError: /d/5.jpg: cannot be read as an '
                "image (OSError: truncated); replace it with the original image file from the data set.\n")
     assert short_error(wrapped) == ("Caught ImageError in DataLoader worker process 0. /d/5.jpg: cannot be read "
                                     "as an image (OSError: truncated); replace it with the original image file "

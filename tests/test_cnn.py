@@ -9,11 +9,11 @@ import torch
 from PIL import Image
 from torchvision.models import resnet34
 
-from helpers import cnn
-from helpers.cnn_training import FeatureBatches, HeadTrainer, describe_reductions, finetune_rows, performance_row
-from helpers.labels import N_LABELS
-from helpers.profiles import get_profile
-from helpers.training import TrainConfig
+from helpers.core.labels import N_LABELS
+from helpers.core.profiles import get_profile
+from helpers.models import cnn
+from helpers.train.cnn_training import FeatureBatches, HeadTrainer, describe_reductions, finetune_rows, performance_row
+from helpers.train.fit import TrainConfig
 
 BACKBONE_PARAMS = 21_284_672  # ResNet-34 without its 1000-way layer
 HEAD_PARAMS = (512 * 256 + 256) + (256 * 128 + 128) + (128 * 18 + 18)

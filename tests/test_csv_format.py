@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers.csv_format import (
+from helpers.data.csv_format import (
     CsvFormatError,
     read_labels_csv,
     read_test_csv,

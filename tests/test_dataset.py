@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.dataset import DataError, DataWarning, data_fingerprint, load_dataset
+from helpers.data.dataset import DataError, DataWarning, data_fingerprint, load_dataset
 
 TRAIN = [
     ("0.jpg", "1", "A man riding a horse."),

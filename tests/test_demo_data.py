@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import demo_data, demo_shapes
-from helpers.demo_data import (
+from helpers.core.labels import LABEL_IDS, labels_to_matrix, parse_label_field
+from helpers.demo import generator as demo_data
+from helpers.demo import shapes as demo_shapes
+from helpers.demo.generator import (
     MANIFEST,
     demo_data_complete,
     generate_demo_data,
@@ -20,7 +22,6 @@ from helpers.demo_data import (
     quirk_count,
     sample_label_sets,
 )
-from helpers.labels import LABEL_IDS, labels_to_matrix, parse_label_field
 
 N_TRAIN, N_TEST = 40, 10
 FILES = ("train.csv", "test.csv", "test_labels.csv", MANIFEST)
@@ -171,7 +172,7 @@ def test_files_have_the_comp5329_format(tiny: Path) -> None:
 
 
 def test_project_reader_agrees(tiny: Path) -> None:
-    csv_format = pytest.importorskip("helpers.csv_format")
+    csv_format = pytest.importorskip("helpers.data.csv_format")
     train = csv_format.read_train_csv(tiny / "train.csv")
     assert train["Caption"].tolist() == [r[2] for r in read_records(tiny / "train.csv", 3)]
     assert len(csv_format.read_test_csv(tiny / "test.csv")) == N_TEST

@@ -11,8 +11,8 @@ import pytest  # noqa: E402
 from fusion_fakes import fake_pair, fake_truth  # noqa: E402
 from sklearn.metrics import precision_recall_fscore_support  # noqa: E402
 
-from helpers import error_analysis as ea  # noqa: E402
-from helpers.labels import LABEL_IDS  # noqa: E402
+from helpers.core.labels import LABEL_IDS  # noqa: E402
+from helpers.report import error_analysis as ea  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,13 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
-from helpers import atomic, figures, metrics  # noqa: E402
-from helpers.config import DATA_ROOT, REPO_ROOT, demo_data_dir, run_paths  # noqa: E402
-from helpers.labels import LABEL_IDS, LABEL_NAMES, labels_to_matrix, matrix_to_labels, parse_label_field  # noqa: E402
+from helpers.core import atomic_io as atomic  # noqa: E402
+from helpers.core import metrics
+from helpers.core.config import DATA_ROOT, REPO_ROOT, demo_data_dir, run_paths  # noqa: E402
+from helpers.core.labels import LABEL_IDS, LABEL_NAMES, labels_to_matrix, matrix_to_labels, parse_label_field  # noqa: E402
+from helpers.core.profiles import PROFILE_NAMES, get_profile  # noqa: E402
 from helpers.pipeline import NOTEBOOKS, select_notebooks  # noqa: E402
-from helpers.profiles import PROFILE_NAMES, get_profile  # noqa: E402
+from helpers.report import figures
 
 
 def test_labels_are_coco_ids_without_12():

@@ -9,8 +9,9 @@ from fusion_fakes import fake_pair, fake_truth
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
-from helpers import fusion, model_size
-from helpers.split import kfold_indices
+from helpers.data.split import kfold_indices
+from helpers.fusion import methods as fusion
+from helpers.report import size_budget as model_size
 
 
 @pytest.fixture(scope="module")

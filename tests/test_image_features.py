@@ -7,10 +7,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from helpers import image_features as imf
-from helpers.cnn import FEATURE_DIM
-from helpers.images import ImageError
-from helpers.labels import N_LABELS
+from helpers.core.labels import N_LABELS
+from helpers.data.images import ImageError
+from helpers.models.cnn import FEATURE_DIM
+from helpers.train import image_features as imf
 
 
 class CountingBackbone(nn.Module):
@@ -101,7 +101,7 @@ def test_loader_batches_normalised_images_and_targets(images):
 def test_real_resnet_features_and_throughput(images):
     from torchvision.models import resnet18
 
-    from helpers.cnn import feature_extractor
+    from helpers.models.cnn import feature_extractor
 
     folder, ids = images
     backbone = feature_extractor(resnet18(weights=None))  # same 512-d interface as ResNet-34, cheaper

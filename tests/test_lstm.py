@@ -10,9 +10,11 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from helpers.config import RunPaths
-from helpers.labels import N_LABELS
-from helpers.lstm import (
+from helpers.core.config import RunPaths
+from helpers.core.handoff import load_probabilities, load_summary
+from helpers.core.labels import N_LABELS
+from helpers.core.profiles import get_profile
+from helpers.models.lstm import (
     ARCHITECTURES,
     REFERENCE_VOCAB_SIZE,
     CaptionLSTM,
@@ -24,7 +26,7 @@ from helpers.lstm import (
     stored_size_bytes,
     synthetic_captions,
 )
-from helpers.lstm_training import (
+from helpers.train.lstm_training import (
     ABLATIONS,
     LstmRun,
     load_weights,
@@ -33,8 +35,6 @@ from helpers.lstm_training import (
     train_final_lstm,
     train_lstm,
 )
-from helpers.predictions import load_probabilities, load_summary
-from helpers.profiles import get_profile
 
 SMALL = LstmConfig(embed_dim=8, hidden_dim=12)
 
@@ -221,7 +221,8 @@ def test_ablation_is_tidy_and_cached(tmp_path, monkeypatch):
     assert set(tidy["metric"]) >= {"micro_f1", "samples_f1", "macro_f1", "exact_match", "hamming_accuracy",
                                    "train_time_s", "test_time_s"}
     assert set(tidy["setting"]) == {"0.25", "0.75"}
-    monkeypatch.setattr("helpers.lstm_training.train_lstm", lambda *a, **k: pytest.fail("cached: must not retrain"))
+    monkeypatch.setattr("helpers.train.lstm_training.train_lstm",
+                        lambda *a, **k: pytest.fail("cached: must not retrain"))
     again = run_lstm_ablation(run, "cutoff", lambda variant: encoded)
     columns = ["setting", "metric"]
     assert again.sort_values(columns, ignore_index=True).equals(tidy.sort_values(columns, ignore_index=True))

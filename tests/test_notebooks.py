@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.config import NOTEBOOKS_DIR, REPO_ROOT
+from helpers.core.config import NOTEBOOKS_DIR, REPO_ROOT
 from helpers.pipeline import NOTEBOOKS
 
 NOTEBOOK_FILES = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in NOTEBOOKS]
@@ -78,7 +78,7 @@ EXPECTED_TABLES = [
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory) -> Path:
-    from helpers.demo_data import generate_demo_data
+    from helpers.demo.generator import generate_demo_data
 
     return generate_demo_data(tmp_path_factory.mktemp("demo"), n_train=240, n_test=60, seed=0)
 

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers.split import iterative_stratification, kfold_indices, train_val_split
+from helpers.data.split import iterative_stratification, kfold_indices, train_val_split
 
 
 def synthetic_y(n: int = 3000, seed: int = 0) -> np.ndarray:

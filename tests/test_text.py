@@ -10,11 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers import text
-from helpers.config import run_paths
-from helpers.profiles import get_profile
+from helpers.core.config import run_paths
+from helpers.core.profiles import get_profile
 from helpers.run import Run
-from helpers.text import (
+from helpers.text import preprocessing as text
+from helpers.text.preprocessing import (
     OOV,
     OOV_INDEX,
     PAD,

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.training import TrainConfig, fit, load_checkpoint, predict_proba
+from helpers.train.fit import TrainConfig, fit, load_checkpoint, predict_proba
 
 
 def toy_data(n: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,7 +95,7 @@ KILLED_RUN = textwrap.dedent("""
     import os, sys, torch
     sys.path[:0] = [{repo!r}, {tests!r}]
     from test_training import Batches, make_model, toy_data
-    from helpers.training import TrainConfig, fit
+    from helpers.train.fit import TrainConfig, fit
 
     class DiesInEpoch3(Batches):
         epoch = 0

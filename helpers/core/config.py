@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 DATA_ROOT = REPO_ROOT / "data"
 DEFAULT_OUT_DIR = REPO_ROOT
-FACTS_FILE = REPO_ROOT / "helpers" / "resources" / "dataset_facts.json"
+RESOURCES_DIR = REPO_ROOT / "helpers" / "resources"  # data files shipped with the package
+FACTS_FILE = RESOURCES_DIR / "dataset_facts.json"
+STOPWORDS_FILE = RESOURCES_DIR / "stopwords_en.txt"
 
 TRAIN_CSV = "train.csv"
 TEST_CSV = "test.csv"

@@ -18,12 +18,12 @@ Design, in the order the generator works:
    real word-count histogram, exactly rounded, and filled with scene words that name no label.
    Then the real CSV quirks are added: inner quotes left unescaped, commas, slashes, a few embedded
    newlines and captions ending with a slash.
-3. Images (helpers.demo_shapes): one cartoon object per label instance on a cluttered background,
+3. Images (helpers.demo.shapes): one cartoon object per label instance on a cluttered background,
    drawn in a process pool with one seed per image, so the output does not depend on `workers`.
 4. Files are written atomically; the manifest demo_data.json is written last: a folder without it
    is an interrupted generation.
 
-Command line: python -m helpers.demo_data --out DIR --n-train N --n-test M --seed S
+Command line: python -m helpers.demo.generator --out DIR --n-train N --n-test M --seed S
 """
 from __future__ import annotations
 
@@ -40,9 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from helpers.atomic import atomic_path, read_json, write_json, write_text
-from helpers.config import FACTS_FILE, IMAGES_SUBDIR, TEST_CSV, TEST_LABELS_CSV, TRAIN_CSV
-from helpers.labels import LABEL_IDS, N_LABELS
+from helpers.core.atomic_io import atomic_path, read_json, write_json, write_text
+from helpers.core.config import FACTS_FILE, IMAGES_SUBDIR, TEST_CSV, TEST_LABELS_CSV, TRAIN_CSV
+from helpers.core.labels import LABEL_IDS, N_LABELS
 
 GENERATOR_VERSION = 1
 MANIFEST = "demo_data.json"
@@ -516,7 +516,7 @@ def _labels_csv(image_ids: Sequence[str], label_sets: Sequence[Sequence[int]]) -
 
 def _render_chunk(job: tuple[Path, int, list[tuple[int, list[int]]]]) -> int:
     """Worker: draw and save the images of one chunk; each image has its own seed (run seed, index)."""
-    from helpers.demo_shapes import render_image
+    from helpers.demo.shapes import render_image
 
     images_dir, seed, items = job
     for index, labels in items:
@@ -543,7 +543,7 @@ def _render_images(images_dir: Path, seed: int, label_sets: list[list[int]], wor
 
 
 def _manifest(n_train: int, n_test: int, seed: int) -> dict[str, Any]:
-    return {"generator": "helpers.demo_data", "version": GENERATOR_VERSION, "n_train": n_train,
+    return {"generator": "helpers.demo.generator", "version": GENERATOR_VERSION, "n_train": n_train,
             "n_test": n_test, "seed": seed}
 
 

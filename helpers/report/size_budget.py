@@ -42,7 +42,7 @@ def tensor_bytes(state_dict: Mapping[str, torch.Tensor], half: bool = False) -> 
 
 
 def _state_of(obj: Any) -> dict[str, torch.Tensor] | None:
-    """The tensors of a saved object: a state_dict, or a checkpoint of helpers.training.fit."""
+    """The tensors of a saved object: a state_dict, or a checkpoint of helpers.train.fit.fit."""
     if isinstance(obj, Mapping):
         for key in ("best_model", "model", "state_dict"):
             if isinstance(obj.get(key), Mapping):

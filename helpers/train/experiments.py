@@ -15,9 +15,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from .atomic import read_json, write_json
-from .metrics import METRIC_TITLES
-from .training import stable_hash
+from helpers.core.atomic_io import read_json, write_json
+from helpers.core.hashing import stable_hash
+from helpers.core.metrics import METRIC_TITLES
 
 TIME_TITLES = {"train_time_s": "training time (s)", "test_time_s": "testing time (s)"}
 

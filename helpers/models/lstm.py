@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .labels import N_LABELS
+from helpers.core.labels import N_LABELS
 
 REFERENCE_VOCAB_SIZE = 4793  # the reference study's dictionary size
 READOUTS = ("last", "first_last")

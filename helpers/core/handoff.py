@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path, read_json, write_json
-from .config import RunPaths
-from .labels import N_LABELS
+from helpers.core.atomic_io import atomic_path, read_json, write_json
+from helpers.core.config import RunPaths
+from helpers.core.labels import N_LABELS
 
 SPLITS = ("val", "test")
 

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.atomic import write_text
-from helpers.labels import N_LABELS, matrix_to_labels
+from helpers.core.atomic_io import write_text
+from helpers.core.labels import N_LABELS, matrix_to_labels
 
 TRAIN_HEADER = ("ImageID", "Labels", "Caption")
 TEST_HEADER = ("ImageID", "Caption")

@@ -7,7 +7,6 @@ atomically and read without unpickling.
 """
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,11 +18,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from .atomic import atomic_path
-from .cnn import FEATURE_DIM, Precision, image_transform, inference_precision
-from .images import load_rgb_resized
-from .labels import N_LABELS
-from .training import HEADLESS_ENV
+from helpers.core.atomic_io import atomic_path
+from helpers.core.console import headless as is_headless
+from helpers.core.labels import N_LABELS
+from helpers.data.images import load_rgb_resized
+from helpers.models.cnn import FEATURE_DIM, Precision, image_transform, inference_precision
 
 
 class ImageRows(Dataset):
@@ -50,7 +49,7 @@ def image_loader(paths: Sequence[str | Path], size: int, targets: np.ndarray | N
                  device: torch.device | str = "cpu") -> DataLoader:
     """DataLoader of (images, targets) batches: decoding in worker processes, pinned memory on a GPU.
 
-    Shuffling and augmentation draw from torch's global generator, which helpers.training.fit
+    Shuffling and augmentation draw from torch's global generator, which helpers.train.fit.fit
     reseeds every epoch, so runs are reproducible.
     """
     return DataLoader(ImageRows(paths, size, targets, augment), batch_size=batch_size, shuffle=shuffle,
@@ -76,7 +75,7 @@ def run_on_images(model: nn.Module, paths: Sequence[str | Path], size: int, *, b
     precision = precision or inference_precision(device)
     model = prepare_for_inference(model, device, precision)
     loader = image_loader(paths, size, batch_size=batch_size, num_workers=num_workers, device=device)
-    headless = os.environ.get(HEADLESS_ENV) == "1"
+    headless = is_headless()
     outputs = []
     for images, _ in tqdm(loader, desc=desc, unit="batch", disable=headless or len(loader) < 5, mininterval=2.0):
         with precision.autocast():
@@ -124,7 +123,7 @@ def cached_features(
 ) -> FeatureSet:
     """512-d backbone features for the images, read from the cache or computed once and cached.
 
-    backbone: the frozen feature extractor (helpers.cnn.feature_extractor), or a function
+    backbone: the frozen feature extractor (helpers.models.cnn.feature_extractor), or a function
     returning it, so that a cache hit does not need to build it.
     """
     image_ids = [str(i) for i in image_ids]
@@ -140,7 +139,7 @@ def cached_features(
     seconds = time.perf_counter() - start
     if features.shape != (len(image_ids), FEATURE_DIM):
         raise ValueError(f"the backbone produced features of shape {features.shape}, expected "
-                         f"({len(image_ids)}, {FEATURE_DIM}); pass helpers.cnn.feature_extractor(resnet)")
+                         f"({len(image_ids)}, {FEATURE_DIM}); pass helpers.models.cnn.feature_extractor(resnet)")
     ids = np.asarray(image_ids, dtype=str)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .csv_format import LABELS_HEADER, read_labels_csv, write_labels_csv
-from .labels import COLUMN_OF, labels_to_matrix, matrix_to_labels
-from .metrics import multilabel_scores
+from helpers.core.labels import COLUMN_OF, labels_to_matrix, matrix_to_labels
+from helpers.core.metrics import multilabel_scores
+from helpers.data.csv_format import LABELS_HEADER, read_labels_csv, write_labels_csv
 
 MAX_LISTED = 10
 

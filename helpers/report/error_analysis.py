@@ -16,10 +16,10 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import average_precision_score, precision_recall_curve
 
-from .atomic import write_text
-from .figures import markdown_table
-from .labels import LABEL_IDS, LABEL_NAMES, label_title
-from .metrics import METRIC_TITLES, per_label_table
+from helpers.core.atomic_io import write_text
+from helpers.core.labels import LABEL_IDS, LABEL_NAMES, label_title
+from helpers.core.metrics import METRIC_TITLES, per_label_table
+from helpers.report.figures import markdown_table
 
 MISTAKE_COLORS = {"correct": "#1a9850", "false positive": "#d73027", "missed": "#f39c12"}
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.atomic import read_json, write_json
-from helpers.config import IMAGES_SUBDIR, TEST_CSV, TEST_LABELS_CSV, TRAIN_CSV
-from helpers.csv_format import read_labels_csv, read_test_csv, read_train_csv
-from helpers.images import ImageReport, verify_level
-from helpers.images import check_images as _check_images
-from helpers.labels import labels_to_matrix, parse_label_field
+from helpers.core.atomic_io import read_json, write_json
+from helpers.core.config import IMAGES_SUBDIR, TEST_CSV, TEST_LABELS_CSV, TRAIN_CSV
+from helpers.core.labels import labels_to_matrix, parse_label_field
+from helpers.data.csv_format import read_labels_csv, read_test_csv, read_train_csv
+from helpers.data.images import ImageReport, verify_level
+from helpers.data.images import check_images as _check_images
 
 MAX_LISTED = 10
 ON_BAD_IMAGE = ("error", "skip")
@@ -42,7 +42,7 @@ class Dataset:
 
     train: ImageID, Labels (list[int]), Caption, line (line number in train.csv)
     test:  ImageID, Caption, line
-    Y / test_Y: (rows, 18) uint8 0/1 matrices in helpers.labels.LABEL_IDS order;
+    Y / test_Y: (rows, 18) uint8 0/1 matrices in helpers.core.labels.LABEL_IDS order;
     test_Y is None unless test_labels.csv exists (the demo data).
     skipped: one line per training row left out because of its image.
     """

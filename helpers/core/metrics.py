@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
-from .labels import LABEL_IDS, LABEL_NAMES
+from helpers.core.labels import LABEL_IDS, LABEL_NAMES
 
 METRIC_NAMES = ("micro_f1", "samples_f1", "macro_f1", "exact_match", "hamming_accuracy")
 METRIC_TITLES = {

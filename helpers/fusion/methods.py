@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path
-from .labels import N_LABELS
-from .metrics import METRIC_NAMES, multilabel_scores
+from helpers.core.atomic_io import atomic_path
+from helpers.core.labels import N_LABELS
+from helpers.core.metrics import METRIC_NAMES, multilabel_scores
 
 if TYPE_CHECKING:
-    from .run import Run
+    from helpers.run import Run
 
 LAMBDA_GRID: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 1.0, 11), 2).tolist())
 CUTOFF_GRID: tuple[float, ...] = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2).tolist())
@@ -86,7 +86,7 @@ def align_probabilities(expected_ids: Sequence[str], ids: Sequence[str], probs: 
 
 def load_fusion_inputs(run: Run, image_model: str = "cnn", text_model: str = "lstm") -> FusionInputs:
     """Load both models' validation and test probabilities and align them with run.split and test.csv."""
-    from .predictions import load_probabilities
+    from helpers.core.handoff import load_probabilities
 
     data = run.dataset
     val_rows = run.split[1]
@@ -554,7 +554,7 @@ def performance_table(scores: dict[str, dict[str, float]], summaries: dict[str, 
 
 def settings_note(profile: Any) -> str:
     """What this profile changes in the fusion stage compared with the full profile (computed, not hard-coded)."""
-    from .profiles import get_profile
+    from helpers.core.profiles import get_profile
 
     mine, full = asdict(profile.fusion), asdict(get_profile("full").fusion)
     changed = [f"{key} {mine[key]} (full: {full[key]})" for key in mine if mine[key] != full[key]]

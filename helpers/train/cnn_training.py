@@ -1,4 +1,4 @@
-"""Training and comparing the two ResNet-34 architectures of notebook 03 (all through helpers.training.fit).
+"""Training and comparing the two ResNet-34 architectures of notebook 03 (all through helpers.train.fit.fit).
 
 - `HeadTrainer`: architecture B's head on cached features: single runs, sweeps over settings and
   seeds (lr, optimizer), cut-off sweeps without retraining, validation-F1-per-epoch curves.
@@ -24,8 +24,12 @@ import torch
 from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 from torch import nn
 
-from .atomic import atomic_path, write_json
-from .cnn import (
+from helpers.core.atomic_io import atomic_path, write_json
+from helpers.core.handoff import save_history, save_probabilities, save_summary
+from helpers.core.hashing import stable_hash
+from helpers.core.metrics import METRIC_TITLES, binarize, multilabel_scores
+from helpers.core.profiles import CnnSettings, get_profile
+from helpers.models.cnn import (
     HEAD_DROPOUT,
     HEAD_HIDDEN,
     FeatureHead,
@@ -35,8 +39,9 @@ from .cnn import (
     load_resnet34,
     state_size_bytes,
 )
-from .experiments import run_experiments
-from .image_features import (
+from helpers.train.experiments import run_experiments
+from helpers.train.fit import FitResult, TrainConfig, fit, predict_proba
+from helpers.train.image_features import (
     FeatureSet,
     cached_features,
     image_loader,
@@ -44,13 +49,9 @@ from .image_features import (
     measure_forward_throughput,
     run_on_images,
 )
-from .metrics import METRIC_TITLES, binarize, multilabel_scores
-from .predictions import save_history, save_probabilities, save_summary
-from .profiles import CnnSettings, get_profile
-from .training import FitResult, TrainConfig, fit, predict_proba, stable_hash
 
 if TYPE_CHECKING:
-    from .run import Run
+    from helpers.run import Run
 
 REPORTED_METRICS = ("micro_f1", "samples_f1", "macro_f1", "exact_match", "hamming_accuracy")
 

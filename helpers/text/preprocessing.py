@@ -32,17 +32,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .atomic import atomic_path
-from .config import RunPaths
-from .training import stable_hash
+from helpers.core.atomic_io import atomic_path
+from helpers.core.config import STOPWORDS_FILE, RunPaths
+from helpers.core.hashing import stable_hash
 
 if TYPE_CHECKING:
-    from .profiles import TextSettings
-    from .run import Run
+    from helpers.core.profiles import TextSettings
+    from helpers.run import Run
 
 PAD, OOV = "-PAD-", "-OOV-"
 PAD_INDEX, OOV_INDEX = 0, 1
-BUNDLED_STOPWORDS = Path(__file__).resolve().parent / "resources" / "stopwords_en.txt"
+BUNDLED_STOPWORDS = STOPWORDS_FILE
 NORMALIZERS = ("stem", "lemma", "none")
 FIT_ON = ("all_train", "train_split")
 TEXT_VARIANTS = ("standard", "stopwords", "nostem", "lemma")
@@ -271,7 +271,7 @@ def word_normalizer(kind: str, lemmatizer: str = "auto") -> tuple[Callable[[str]
         if lemmatizer == "wordnet":
             raise LookupError("the WordNet corpus is not installed; run nltk.download('wordnet') or use "
                               "lemmatizer='rules' (the offline rule-based lemmatizer)")
-    return lemmatize_word, "rule-based offline lemmatizer (helpers.text.lemmatize_word)"
+    return lemmatize_word, "rule-based offline lemmatizer (helpers.text.preprocessing.lemmatize_word)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,7 +304,7 @@ class TextConfig:
 def variant_config(variant: str, settings: TextSettings | None = None, **overrides: object) -> TextConfig:
     """The TextConfig of one of TEXT_VARIANTS; max lengths from the profile's TextSettings;
     overrides (e.g. fit_on, min_count) apply to every variant."""
-    from .profiles import TextSettings
+    from helpers.core.profiles import TextSettings
 
     settings = settings or TextSettings()
     base = TextConfig(max_len=settings.max_len)

@@ -1,6 +1,6 @@
 """Training the caption LSTM on notebook 02's cached captions: single runs, the ablations, the final model.
 
-Every run goes through helpers.training.fit with a checkpoint under artifacts/checkpoints/lstm/
+Every run goes through helpers.train.fit.fit with a checkpoint under artifacts/checkpoints/lstm/
 keyed by the data fingerprint, the encoded-text cache key, the model and training config and the
 seed: an interrupted notebook resumes, an unchanged finished run is reused (the standard model
 appears in five ablations and is trained once), and run.fresh retrains each run once per session.
@@ -17,9 +17,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .atomic import atomic_path
-from .experiments import plot_seed_boxes, run_experiments
-from .lstm import (
+from helpers.core.atomic_io import atomic_path
+from helpers.core.handoff import save_history, save_probabilities, save_summary
+from helpers.core.hashing import stable_hash
+from helpers.core.metrics import METRIC_NAMES, METRIC_TITLES, binarize, multilabel_scores
+from helpers.core.profiles import LstmSettings
+from helpers.models.lstm import (
     ARCHITECTURES,
     REFERENCE_VOCAB_SIZE,
     CaptionLSTM,
@@ -31,10 +34,8 @@ from .lstm import (
     state_dict_bytes,
     stored_size_bytes,
 )
-from .metrics import METRIC_NAMES, METRIC_TITLES, binarize, multilabel_scores
-from .predictions import save_history, save_probabilities, save_summary
-from .profiles import LstmSettings
-from .training import FitResult, TrainConfig, fit, predict_proba, stable_hash
+from helpers.train.experiments import plot_seed_boxes, run_experiments
+from helpers.train.fit import FitResult, TrainConfig, fit, predict_proba
 
 PREDICT_BATCH = 2048
 ABLATION_PANELS = ("hamming_accuracy", "micro_f1", "train_time_s", "test_time_s")

@@ -4,8 +4,8 @@
   18-way layer, every weight trained; optional standard augmentation.
 - Architecture B (`FrozenResNet`): ResNet-34 frozen, then `FeatureHead` (3 fully connected layers,
   512 -> 256 -> 128 -> 18, ReLU and dropout 0.4 between them). The backbone runs once per image
-  (helpers.image_features caches its 512-d features), the head trains on the cache.
-Both output logits; the sigmoid and its cut-off are applied by helpers.training / helpers.metrics.
+  (helpers.train.image_features caches its 512-d features), the head trains on the cache.
+Both output logits; the sigmoid and its cut-off are applied by helpers.train.fit / helpers.core.metrics.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from torch import nn
 from torchvision import transforms
 from torchvision.models import ResNet, ResNet34_Weights, resnet34
 
-from .labels import N_LABELS
-from .model_size import tensor_bytes
+from helpers.core.labels import N_LABELS
+from helpers.models.size import tensor_bytes
 
 IMAGENET_WEIGHTS = ResNet34_Weights.IMAGENET1K_V1
 FEATURE_DIM = 512  # ResNet-34's pooled feature size

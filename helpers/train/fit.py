@@ -12,10 +12,6 @@ passed to the model: logits = model(*batch[:-1]).
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import random
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -28,10 +24,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .atomic import atomic_path
-from .metrics import binarize, micro_f1
-
-HEADLESS_ENV = "HELPERS_HEADLESS"  # set by helpers.pipeline: log one line per epoch instead of a bar
+from helpers.core.atomic_io import atomic_path
+from helpers.core.console import headless as is_headless
+from helpers.core.device import seed_everything
+from helpers.core.hashing import stable_hash
+from helpers.core.metrics import binarize, micro_f1
 
 
 @dataclass(frozen=True)
@@ -58,30 +55,10 @@ class FitResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
-def pick_device(preference: str = "auto") -> torch.device:
-    """'auto' -> cuda when available, else cpu."""
-    if preference == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(preference)
 
 
-def stable_hash(obj: Any, length: int = 12) -> str:
-    """Short hex digest of a JSON-serialisable object (dataclasses allowed): cache and checkpoint keys."""
-    def default(o: Any) -> Any:
-        if hasattr(o, "__dataclass_fields__"):
-            return asdict(o)
-        if isinstance(o, Path):
-            return str(o)
-        raise TypeError(f"cannot hash {type(o).__name__}")
-
-    text = json.dumps(obj, sort_keys=True, default=default)
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -115,8 +92,6 @@ def predict_proba(
     return p
 
 
-def _headless() -> bool:
-    return os.environ.get(HEADLESS_ENV) == "1"
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
@@ -170,7 +145,7 @@ def fit(
                                  resumed_from_epoch=start_epoch, reused=True)
             optimizer.load_state_dict(saved["optimizer"])
 
-    headless = _headless()
+    headless = is_headless()
     bar = tqdm(range(start_epoch, config.epochs), desc=desc, disable=headless, leave=True,
                initial=start_epoch, total=config.epochs)
     stopped_early = False

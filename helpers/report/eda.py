@@ -17,11 +17,11 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from .atomic import read_json
-from .config import FACTS_FILE
-from .figures import DPI
-from .images import load_rgb_resized
-from .labels import LABEL_IDS, LABEL_NAMES, label_title
+from helpers.core.atomic_io import read_json
+from helpers.core.config import FACTS_FILE
+from helpers.core.labels import LABEL_IDS, LABEL_NAMES, label_title
+from helpers.data.images import load_rgb_resized
+from helpers.report.figures import DPI
 
 # Words that name each label in a caption (lower case, matched on word boundaries; a plural "s"/"es"
 # is accepted after each). Deliberately separate from the demo data generator's word lists.
