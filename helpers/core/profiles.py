@@ -8,7 +8,7 @@ Each stage has its own small dataclass; a profile is one instance of each.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 PROFILE_NAMES = ("smoke", "cpu", "full")
 
@@ -115,3 +115,25 @@ def get_profile(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILE_NAMES)}") from None
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "all"
+    if isinstance(value, tuple):
+        return f"{len(value)} ({', '.join(map(str, value))})"
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def describe_reductions(profile: Profile, stage: str) -> str:
+    """Markdown list of where one stage's settings in this profile differ from the full (reference) profile.
+
+    Derived from the dataclasses themselves, so it cannot drift from the settings actually used;
+    stage is a Profile field name ("eda", "text", "lstm", "cnn", "fusion").
+    """
+    mine, full = getattr(profile, stage), getattr(PROFILES["full"], stage)
+    lines = [f"- `{f.name}`: **{_show(getattr(mine, f.name))}** (full profile: {_show(getattr(full, f.name))})"
+             for f in fields(mine) if getattr(mine, f.name) != getattr(full, f.name)]
+    if not lines:
+        return f"Profile `{profile.name}` uses the full profile's `{stage}` settings everywhere."
+    return f"Profile `{profile.name}` changes these `{stage}` settings:\n\n" + "\n".join(lines)
