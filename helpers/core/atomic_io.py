@@ -1,13 +1,41 @@
-"""Atomic file writes: a killed run never leaves a half-written artifact behind."""
+"""Atomic file writes: a killed run never leaves a half-written artifact behind.
+
+A file is written to a temporary file beside its destination and renamed onto it when complete.
+The finished file gets the permissions the user's umask gives any new file (0644 with the usual
+umask 022), not the private 0600 of a temporary file, so teammates and synced folders can read it.
+Temporary files carry the writer's process id; `remove_stale_temporaries` deletes those whose
+writer is gone (a run killed mid-write), never those of a process still writing.
+"""
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+_TEMP_NAME = re.compile(r"^\..+\.pid(\d+)\.[^.]+\.tmp$")
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the OS allows (Linux), else set and restored."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """The mode a newly created regular file gets: 0666 minus the umask."""
+    return 0o666 & ~current_umask()
 
 
 @contextmanager
@@ -15,15 +43,42 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.pid{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, new_file_mode())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete temporary files left under `folder` by atomic writes of processes that no longer run."""
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for candidate in folder.rglob(".*.tmp"):
+        match = _TEMP_NAME.match(candidate.name)
+        if match and candidate.is_file() and not _process_alive(int(match.group(1))):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
 
 
 def write_atomic(path: str | Path, writer: Callable[[Path], Any]) -> Path:

@@ -69,3 +69,87 @@ def per_label_table(y_true: np.ndarray, y_pred: np.ndarray, model: str = "") -> 
     if model:
         table.insert(0, "model", model)
     return table
+
+
+BASELINE_NAME = "trivial baseline (the training rows' most frequent label set, every row)"
+
+
+def baseline_prediction(Y_train: np.ndarray, n_rows: int) -> np.ndarray:
+    """The trivial baseline: the most frequent label set among the training rows, predicted for every row.
+
+    Like scikit-learn's DummyClassifier(strategy="most_frequent") applied to whole label sets; a model
+    that scores like this has learned nothing (on the COMP5329 data it predicts "person" everywhere).
+    Ties go to the label set that sorts first, so the result is deterministic.
+    """
+    Y_train = np.asarray(Y_train, dtype=np.uint8)
+    if Y_train.ndim != 2 or len(Y_train) == 0:
+        raise ValueError(f"Y_train must be a non-empty (rows, labels) matrix, got shape {Y_train.shape}")
+    sets, counts = np.unique(Y_train, axis=0, return_counts=True)
+    best = sets[np.flatnonzero(counts == counts.max())[0]]
+    return np.tile(best, (n_rows, 1)).astype(np.uint8)
+
+
+def _row_stats(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, np.ndarray]:
+    t, p = np.asarray(y_true, dtype=bool), np.asarray(y_pred, dtype=bool)
+    return {"tp": (t & p).astype(np.float64), "fp": (~t & p).astype(np.float64), "fn": (t & ~p).astype(np.float64)}
+
+
+def _metric_from_sums(metric: str, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, rows: np.ndarray,
+                      row_values: dict[str, np.ndarray]) -> np.ndarray:
+    """Metric per bootstrap replicate from per-label sums (replicates, labels) and per-row value sums."""
+    if metric == "micro_f1":
+        TP, FP, FN = tp.sum(1), fp.sum(1), fn.sum(1)
+        denom = 2 * TP + FP + FN
+        return np.divide(2 * TP, denom, out=np.zeros_like(TP), where=denom > 0)
+    if metric == "macro_f1":
+        denom = 2 * tp + fp + fn
+        return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0).mean(1)
+    return row_values[metric] / rows
+
+
+def paired_bootstrap(y_true: np.ndarray, pred: np.ndarray, ref_pred: np.ndarray, metric: str = "samples_f1",
+                     n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, float | bool]:
+    """Paired bootstrap over rows of metric(pred) - metric(ref_pred).
+
+    Both predictions are scored on the same resampled rows in every replicate, so the interval is
+    for the difference itself (much narrower than two separate intervals). Returns the observed
+    difference, the percentile interval at `level` and whether it excludes 0.
+    """
+    if metric not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRIC_NAMES)}")
+    y_true = np.asarray(y_true, dtype=np.uint8)
+    pred, ref_pred = np.asarray(pred, dtype=np.uint8), np.asarray(ref_pred, dtype=np.uint8)
+    if not (y_true.shape == pred.shape == ref_pred.shape):
+        raise ValueError(f"shape mismatch: truth {y_true.shape}, prediction {pred.shape}, reference {ref_pred.shape}")
+    n = len(y_true)
+    rng = np.random.default_rng(seed)
+    weights = np.zeros((n_boot, n), dtype=np.float64)  # how often each row is drawn in each replicate
+    draws = rng.integers(0, n, size=(n_boot, n))
+    np.add.at(weights, (np.repeat(np.arange(n_boot), n), draws.ravel()), 1.0)
+
+    def replicate_scores(p: np.ndarray) -> tuple[np.ndarray, float]:
+        stats = _row_stats(y_true, p)
+        tp, fp, fn = (weights @ stats[k] for k in ("tp", "fp", "fn"))
+        per_row = {
+            "samples_f1": _samples_f1_rows(stats),
+            "exact_match": np.all(y_true == p, axis=1).astype(np.float64),
+            "hamming_accuracy": np.mean(y_true == p, axis=1),
+        }
+        sums = {k: weights @ v for k, v in per_row.items()}
+        observed = _metric_from_sums(metric, *(stats[k].sum(0, keepdims=True) for k in ("tp", "fp", "fn")),
+                                     np.array([n]), {k: np.array([v.sum()]) for k, v in per_row.items()})[0]
+        return _metric_from_sums(metric, tp, fp, fn, np.full(n_boot, n), sums), float(observed)
+
+    boot_a, obs_a = replicate_scores(pred)
+    boot_b, obs_b = replicate_scores(ref_pred)
+    diffs = boot_a - boot_b
+    alpha = (1 - level) / 2
+    low, high = (float(v) for v in np.quantile(diffs, [alpha, 1 - alpha]))
+    return {"diff": obs_a - obs_b, "low": low, "high": high, "significant": bool(low > 0 or high < 0)}
+
+
+def _samples_f1_rows(stats: dict[str, np.ndarray]) -> np.ndarray:
+    """F1 of each row (0 for a row with neither true nor predicted labels, as sklearn's zero_division=0)."""
+    tp, fp, fn = stats["tp"].sum(1), stats["fp"].sum(1), stats["fn"].sum(1)
+    denom = 2 * tp + fp + fn
+    return np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)

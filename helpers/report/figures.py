@@ -38,24 +38,58 @@ def save_fig(fig: plt.Figure, name: str, figures_dir: str | Path) -> Path:
     return path
 
 
-def save_table(df: pd.DataFrame, name: str, figures_dir: str | Path, float_format: str = "{:.4f}") -> Path:
+def save_table(df: pd.DataFrame, name: str, figures_dir: str | Path) -> Path:
     """Write `df` as <name>.csv (full precision) and <name>.md (rounded, for reading); return the CSV path."""
     _check_name(name, "table")
     figures_dir = Path(figures_dir)
     csv_path = figures_dir / f"{name}.csv"
     with atomic_path(csv_path) as tmp:
         df.to_csv(tmp, index=False)
+    write_text(figures_dir / f"{name}.md", markdown_table(readable(df)) + "\n")
+    return csv_path
+
+
+def _is_whole(series: pd.Series) -> bool:
+    values = series.dropna()
+    return len(values) > 0 and bool(((values - values.round()).abs() < 1e-9).all())
+
+
+def readable(df: pd.DataFrame, decimals: int = 4, seconds_decimals: int = 1) -> pd.DataFrame:
+    """A copy of a table rounded for reading (the CSV keeps full precision).
+
+    Float columns whose values are all whole numbers become integers (nullable, so gaps stay gaps);
+    columns named like seconds (`*_s`, `... s`, `seconds`) get `seconds_decimals`; every other float
+    column gets `decimals`.
+    """
     shown = df.copy()
     for column in shown.columns:
-        if pd.api.types.is_float_dtype(shown[column]):
-            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else float_format.format(v))
-    write_text(figures_dir / f"{name}.md", markdown_table(shown) + "\n")
-    return csv_path
+        series = shown[column]
+        if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_float_dtype(series):
+            continue
+        name = str(column).lower()
+        if _is_whole(series):
+            shown[column] = series.round().astype("Int64")
+        elif name.endswith("_s") or name.endswith(" s") or "seconds" in name or name.endswith("(s)"):
+            shown[column] = series.round(seconds_decimals)
+        else:
+            shown[column] = series.round(decimals)
+    return shown
+
+
+def baseline_line(ax: plt.Axes, value: float, label: str = "trivial baseline", orientation: str = "h") -> None:
+    """Draw the trivial baseline as a dashed grey line with a legend entry (horizontal, or vertical with "v")."""
+    style = dict(color="0.35", linestyle="--", linewidth=1.2, label=label, zorder=1)
+    if orientation == "v":
+        ax.axvline(value, **style)
+    else:
+        ax.axhline(value, **style)
 
 
 def markdown_table(df: pd.DataFrame) -> str:
     """A GitHub-style Markdown table (no extra dependency such as tabulate)."""
     def cell(value: object) -> str:
+        if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+            return ""
         return str(value).replace("|", "\\|").replace("\n", " ")
 
     header = "| " + " | ".join(cell(c) for c in df.columns) + " |"
