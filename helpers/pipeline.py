@@ -1,6 +1,7 @@
 """Run the numbered notebooks headlessly, in order, with papermill.
 
     python -m helpers.pipeline --data-dir DIR --profile {smoke,cpu,full} [--out DIR] [--only 01,03]
+                               [-p NAME VALUE ...]
 
 Each executed notebook is written to <out>/executed/ (git-ignored); figures and tables go to
 <out>/figures/, the submission to <out>/Predicted_labels.csv. The run stops at the first
@@ -10,12 +11,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from helpers.core.atomic_io import write_json
+from helpers.core.atomic_io import remove_stale_temporaries, write_json
 from helpers.core.config import NOTEBOOKS_DIR, run_paths
 from helpers.core.console import HEADLESS_ENV
 from helpers.core.profiles import PROFILE_NAMES, get_profile
@@ -58,6 +63,65 @@ def short_error(evalue: str) -> str:
     return f"{lines[0]} {original}"
 
 
+COMMON_PARAMETERS = ("DATA_DIR", "PROFILE", "OUT_DIR", "SEED", "FRESH", "ON_BAD_IMAGE")  # set by the options above
+
+
+@cache
+def declared_parameters(name: str) -> tuple[str, ...]:
+    """The names a notebook's parameters cell declares (papermill's own reading of it)."""
+    import papermill as pm
+
+    return tuple(pm.inspect_notebook(str(NOTEBOOKS_DIR / f"{name}.ipynb")))
+
+
+def resolve_value(text: str) -> Any:
+    """A -p value as papermill's command line reads it: int, float, True/False/None, else the string."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"True": True, "False": False, "None": None}.get(text, text)
+
+
+def notebook_parameters(notebooks: list[str], common: dict[str, Any], extra: dict[str, Any]) -> dict[str, dict]:
+    """Per notebook, the parameters it declares; an -p name that no selected notebook declares is an error."""
+    declared = {name: declared_parameters(name) for name in notebooks}
+    known = sorted({p for names in declared.values() for p in names})
+    unknown = [key for key in extra if key not in known]
+    if unknown:
+        raise ValueError(f"-p {', '.join(unknown)}: no selected notebook declares such a parameter; the notebooks' "
+                         f"parameters are: {', '.join(known)}")
+    clash = [key for key in extra if key in COMMON_PARAMETERS]
+    if clash:
+        raise ValueError(f"-p {', '.join(clash)}: set these with their own options (--data-dir, --profile, --out, "
+                         "--seed, --fresh, --on-bad-image)")
+    merged = {**common, **extra}
+    return {name: {k: v for k, v in merged.items() if k in declared[name]} for name in notebooks}
+
+
+def _kernel_manager_class():
+    """A kernel manager that talks to the kernel over IPC sockets in a private temporary folder.
+
+    The default TCP transport makes every ipykernel print "Kernel is running over TCP without
+    encryption"; IPC never leaves the machine, so there is nothing to warn about.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any):
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            self.ip = os.path.join(tempfile.mkdtemp(prefix="helpers-kernel-"), "kernel")
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:
+                shutil.rmtree(os.path.dirname(self.ip), ignore_errors=True)
+
+    return IpcKernelManager
+
+
 def run_notebook(name: str, parameters: dict, executed_dir: Path, verbose: bool = False) -> Path:
     """Execute one notebook with papermill; raise NotebookFailed with the failing cell's error."""
     import papermill as pm
@@ -70,6 +134,7 @@ def run_notebook(name: str, parameters: dict, executed_dir: Path, verbose: bool 
         pm.execute_notebook(
             str(source), str(output), parameters=parameters, kernel_name="python3", cwd=str(NOTEBOOKS_DIR),
             progress_bar=not verbose and sys.stderr.isatty(), log_output=verbose, request_save_on_cell_execute=True,
+            kernel_manager_class=_kernel_manager_class(),
         )
     except PapermillExecutionError as error:
         lines = [f"cell {error.exec_count}: {error.ename}: {short_error(error.evalue)}"]
@@ -81,8 +146,13 @@ def run_notebook(name: str, parameters: dict, executed_dir: Path, verbose: bool 
 
 
 def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", only: str | None = None,
-                 seed: int = 0, fresh: bool = False, on_bad_image: str = "error", verbose: bool = False) -> dict:
-    """Run the selected notebooks; return {notebook: seconds}. Timings also go to <out>/executed/timings.json."""
+                 seed: int = 0, fresh: bool = False, on_bad_image: str = "error", verbose: bool = False,
+                 parameters: dict[str, Any] | None = None) -> dict:
+    """Run the selected notebooks; return {notebook: seconds}. Timings also go to <out>/executed/timings.json.
+
+    parameters: any other notebook parameters (e.g. {"IMAGE_BACKBONE": "efficientnet_b0"}); each notebook
+    receives those it declares.
+    """
     settings = get_profile(profile)
     notebooks = select_notebooks(only)
     if not data_dir:
@@ -93,19 +163,24 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
     if not paths.data_dir.is_dir():
         raise FileNotFoundError(f"--data-dir {paths.data_dir} does not exist; it must hold train.csv, test.csv "
                                 "and the images in data/")
-    parameters = {"DATA_DIR": str(paths.data_dir), "PROFILE": profile, "OUT_DIR": str(paths.out_dir),
-                  "SEED": seed, "FRESH": fresh, "ON_BAD_IMAGE": on_bad_image}
+    common = {"DATA_DIR": str(paths.data_dir), "PROFILE": profile, "OUT_DIR": str(paths.out_dir),
+              "SEED": seed, "FRESH": fresh, "ON_BAD_IMAGE": on_bad_image}
+    per_notebook = notebook_parameters(notebooks, common, dict(parameters or {}))
+    for folder in (paths.artifacts, paths.figures):
+        for stale in remove_stale_temporaries(folder):
+            print(f"removed {stale}, left by a write that was killed halfway", flush=True)
     os.environ[HEADLESS_ENV] = "1"  # the kernels inherit it: one log line per epoch, no redrawn bars
     timings: dict[str, float] = {}
     start = time.perf_counter()
     for i, name in enumerate(notebooks, 1):
         print(f"[{i}/{len(notebooks)}] {name} (profile {profile}) ...", flush=True)
         t0 = time.perf_counter()
-        run_notebook(name, parameters, paths.executed, verbose=verbose)
+        run_notebook(name, per_notebook[name], paths.executed, verbose=verbose)
         timings[name] = round(time.perf_counter() - t0, 2)
         print(f"[{i}/{len(notebooks)}] {name} done in {timings[name]:.1f} s", flush=True)
     total = round(time.perf_counter() - start, 2)
-    record = {"profile": profile, "data_dir": str(paths.data_dir), "notebooks": timings, "total_s": total}
+    record = {"profile": profile, "data_dir": str(paths.data_dir), "seed": seed, "parameters": parameters or {},
+              "notebooks": timings, "total_s": total}
     write_json(paths.executed / "timings.json", record)
     print(f"Pipeline finished in {total:.1f} s. Figures and tables: {paths.figures}")
     if paths.submission.exists():
@@ -125,10 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--on-bad-image", default="error", choices=("error", "skip"),
                         help="'skip' drops train rows whose image is missing or corrupt and lists them")
     parser.add_argument("--verbose", action="store_true", help="stream every cell's output")
+    parser.add_argument("-p", "--parameters", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="any other notebook parameter, papermill's spelling (repeatable): -p IMAGE_BACKBONE "
+                             "efficientnet_b0")
     args = parser.parse_args(argv)
+    extra = {name: resolve_value(value) for name, value in args.parameters}
     try:
         run_pipeline(args.data_dir, args.profile, args.out, args.only, args.seed, args.fresh,
-                     args.on_bad_image, args.verbose)
+                     args.on_bad_image, args.verbose, parameters=extra)
     except NotebookFailed as error:
         print(f"\nPIPELINE STOPPED: {error}", file=sys.stderr)
         return 1

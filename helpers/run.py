@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import matplotlib.pyplot as plt
     import torch
 
-    from helpers.data.dataset import Dataset
+    from helpers.data.dataset import ImageCaptionData
 
 VAL_FRACTION = 0.2
 SPLIT_SEED = 0  # one fixed train/validation split for every notebook and every training seed
@@ -32,14 +32,14 @@ class Run:
     fresh: bool = False  # True: retrain even where a finished result for the same config and data is cached
     on_bad_image: str = "error"  # or "skip": drop train rows whose image is missing or corrupt, and list them
     device_preference: str = "auto"
-    _dataset: Dataset | None = field(default=None, repr=False)
+    _dataset: ImageCaptionData | None = field(default=None, repr=False)
 
     @cached_property
     def device(self) -> torch.device:
         return pick_device(self.device_preference)
 
     @property
-    def dataset(self) -> Dataset:
+    def dataset(self) -> ImageCaptionData:
         """The data set, read and validated once per run.
 
         Every image is checked up front: its header and end marker in "error" mode (finds files that
@@ -59,7 +59,7 @@ class Run:
     @cached_property
     def fingerprint(self) -> str:
         """Short hash of the data (CSV contents and image listing): part of every cache key."""
-        from helpers.data.dataset import data_fingerprint
+        from helpers.data.fingerprint import data_fingerprint
 
         return data_fingerprint(self.paths.data_dir)
 

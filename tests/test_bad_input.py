@@ -24,10 +24,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from helpers.data import images as images_module
+from helpers.data import image_checks as images_module
 from helpers.data.csv_format import CsvFormatError
-from helpers.data.dataset import DataError, DataWarning
-from helpers.data.images import check_images, load_rgb_resized
+from helpers.data.errors import DataError, DataWarning
+from helpers.data.image_checks import check_images
+from helpers.data.images import load_rgb_resized
 from helpers.demo.generator import generate_demo_data
 from helpers.pipeline import short_error
 from helpers.run import setup_run
@@ -189,7 +190,7 @@ def make_case(base: Path, tmp_path: Path, case: Case) -> Path:
 
 
 def skipped_ids(skipped: list[str]) -> list[str]:
-    """ImageIDs out of Dataset.skipped lines 'train.csv line N: ID (reason)'."""
+    """ImageIDs out of ImageCaptionData.skipped lines 'train.csv line N: ID (reason)'."""
     return sorted(line.split(": ", 1)[1].split(" (", 1)[0] for line in skipped)
 
 

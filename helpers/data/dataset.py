@@ -1,43 +1,30 @@
-"""Load and validate a data folder in the COMP5329 layout: train.csv, test.csv, data/<ImageID>
+"""Read and validate a data folder in the COMP5329 layout: train.csv, test.csv, data/<ImageID>
 (and test_labels.csv for the built-in demo data).
 
 Every problem is reported with the file, the line numbers and the ImageIDs at fault; nothing
 is dropped silently. Only unusable images can be skipped (on_bad_image="skip"), and only for
-training rows; each skipped row is listed in Dataset.skipped and announced in a warning.
+training rows; each skipped row is listed in ImageCaptionData.skipped and announced in a warning.
 """
 from __future__ import annotations
 
-import hashlib
-import os
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from helpers.core.atomic_io import read_json, write_json
 from helpers.core.config import IMAGES_SUBDIR, TEST_CSV, TEST_LABELS_CSV, TRAIN_CSV
 from helpers.core.labels import labels_to_matrix, parse_label_field
 from helpers.data.csv_format import read_labels_csv, read_test_csv, read_train_csv
-from helpers.data.images import ImageReport, verify_level
-from helpers.data.images import check_images as _check_images
+from helpers.data.errors import DataError, DataWarning, listing
+from helpers.data.image_checks import check_image_folder, verify_level
 
-MAX_LISTED = 10
 ON_BAD_IMAGE = ("error", "skip")
 
 
-class DataError(ValueError):
-    """The data folder has a problem; the message names the file, the rows / IDs and what to do."""
-
-
-class DataWarning(UserWarning):
-    """Rows were skipped (on_bad_image='skip'); the message lists them."""
-
-
 @dataclass
-class Dataset:
+class ImageCaptionData:
     """A validated data folder.
 
     train: ImageID, Labels (list[int]), Caption, line (line number in train.csv)
@@ -71,11 +58,6 @@ class Dataset:
 
     def test_image_paths(self) -> list[Path]:
         return [self.images_dir / i for i in self.test["ImageID"]]
-
-
-def _listing(items: Sequence[str], limit: int = MAX_LISTED) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def _row(image_id: str, line: int) -> str:
@@ -112,9 +94,9 @@ def _parse_train_labels(train: pd.DataFrame, path: Path) -> list[list[int]]:
         parsed.append(labels)
     problems = []
     if bad:
-        problems.append(f"{len(bad)} row(s) with an invalid label: {_listing(bad)}")
+        problems.append(f"{len(bad)} row(s) with an invalid label: {listing(bad)}")
     if empty:
-        problems.append(f"{len(empty)} row(s) with an empty Labels field: {_listing(empty)}")
+        problems.append(f"{len(empty)} row(s) with an empty Labels field: {listing(empty)}")
     if problems:
         raise DataError(
             f"{path}: " + "; ".join(problems)
@@ -129,7 +111,7 @@ def _read_test_labels(path: Path, test: pd.DataFrame) -> np.ndarray:
     problems = []
     dup = _duplicates(table)
     if dup:
-        problems.append(f"duplicate ImageIDs {_listing(dup)}")
+        problems.append(f"duplicate ImageIDs {listing(dup)}")
     by_id: dict[str, list[int]] = {}
     bad: list[str] = []
     columns = (table["ImageID"].tolist(), table["Labels"].tolist(), table["line"].tolist())
@@ -139,14 +121,14 @@ def _read_test_labels(path: Path, test: pd.DataFrame) -> np.ndarray:
         except ValueError as err:
             bad.append(f"{_row(image_id, line)}: {err}")
     if bad:
-        problems.append(f"invalid labels: {_listing(bad)}")
+        problems.append(f"invalid labels: {listing(bad)}")
     test_ids = list(test["ImageID"])
     missing = [i for i in test_ids if i not in by_id]
     extra = sorted(set(by_id) - set(test_ids))
     if missing:
-        problems.append(f"no labels for test images {_listing(missing)}")
+        problems.append(f"no labels for test images {listing(missing)}")
     if extra:
-        problems.append(f"labels for images not in {TEST_CSV}: {_listing(extra)}")
+        problems.append(f"labels for images not in {TEST_CSV}: {listing(extra)}")
     if problems:
         raise DataError(f"{path}: " + "; ".join(problems)
                         + f". It must hold one row per row of {TEST_CSV}; fix it or delete it (it is optional).")
@@ -158,79 +140,19 @@ def _validate_rows(train: pd.DataFrame, test: pd.DataFrame, train_path: Path, te
     for df, path in ((train, train_path), (test, test_path)):
         dup = _duplicates(df)
         if dup:
-            problems.append(f"{path}: duplicate ImageIDs {_listing(dup)}; "
+            problems.append(f"{path}: duplicate ImageIDs {listing(dup)}; "
                             "every ImageID must appear once, remove the extra rows")
         empty = df[df["Caption"].str.strip() == ""]
         if len(empty):
             rows = _rows(empty)
-            problems.append(f"{path}: {len(rows)} empty caption(s): {_listing(rows)}; every row needs a caption text")
+            problems.append(f"{path}: {len(rows)} empty caption(s): {listing(rows)}; every row needs a caption text")
     both = test[test["ImageID"].isin(set(train["ImageID"]))]
     if len(both):
         rows = _rows(both)
-        problems.append(f"{test_path}: {len(rows)} test ImageID(s) also in {train_path.name}: {_listing(rows)}; "
+        problems.append(f"{test_path}: {len(rows)} test ImageID(s) also in {train_path.name}: {listing(rows)}; "
                         "train and test images must be different files")
     if problems:
         raise DataError("\n".join(problems))
-
-
-def _read_check_cache(path: Path | None, verify: str) -> dict[str, str] | None:
-    """{ImageID: reason} of the corrupt images found by an earlier check at the same level, or None."""
-    if path is None or not path.is_file():
-        return None
-    try:
-        cached = read_json(path)
-    except (OSError, ValueError):
-        return None  # unreadable cache: check again
-    if not isinstance(cached, dict) or cached.get("verify") != verify or not isinstance(cached.get("corrupt"), dict):
-        return None
-    return {str(k): str(v) for k, v in cached["corrupt"].items()}
-
-
-def _check_image_files(images_dir: Path, image_ids: list[str], verify: str, cache: Path | None) -> ImageReport:
-    """check_images, reusing the corrupt-image list of an earlier identical check kept in `cache` (JSON)."""
-    corrupt = _read_check_cache(cache, verify)
-    if corrupt is None:
-        report = _check_images(images_dir, image_ids, verify=verify)
-        if cache is not None:
-            write_json(cache, {"verify": verify, "corrupt": {i: report.reasons[i] for i in report.corrupt}})
-        return report
-    report = _check_images(images_dir, image_ids, verify="exists")  # missing files: one directory listing
-    for image_id in image_ids:
-        if image_id in corrupt and image_id not in report.reasons:
-            report.corrupt.append(image_id)
-            report.reasons[image_id] = corrupt[image_id]
-    return report
-
-
-def _handle_images(
-    train: pd.DataFrame, test: pd.DataFrame, images_dir: Path, verify: str, on_bad_image: str,
-    cache: Path | None = None,
-) -> tuple[set[str], list[str]]:
-    """Check the image files; return the training ImageIDs to skip and one description per row."""
-    if not images_dir.is_dir():
-        raise DataError(f"{images_dir}: image folder not found; put the images of train.csv and test.csv "
-                        f"in a folder named '{IMAGES_SUBDIR}' beside them.")
-    report = _check_image_files(images_dir, list(train["ImageID"]) + list(test["ImageID"]), verify, cache)
-    if report.ok:
-        return set(), []
-    bad = set(report.bad)
-
-    def describe(df: pd.DataFrame, csv_name: str) -> list[str]:
-        rows = df[df["ImageID"].isin(bad)]
-        pairs = zip(rows["ImageID"].tolist(), rows["line"].tolist(), strict=True)
-        return [f"{csv_name} line {ln}: {i} ({report.reasons[i]})" for i, ln in pairs]
-
-    bad_train, bad_test = describe(train, TRAIN_CSV), describe(test, TEST_CSV)
-    fix = f"copy the missing or broken files into {images_dir}"
-    if on_bad_image == "error" or bad_test:
-        which = bad_train + bad_test if on_bad_image == "error" else bad_test
-        extra = "" if on_bad_image == "error" else " (test rows cannot be skipped: every test image needs a prediction)"
-        raise DataError(
-            f"{images_dir}: {len(which)} row(s) with an unusable image{extra}: {_listing(which)}; {fix}"
-            + ("" if on_bad_image == "skip" else ", or pass on_bad_image='skip' to leave such training rows out")
-            + "."
-        )
-    return bad & set(train["ImageID"]), bad_train
 
 
 def load_dataset(
@@ -239,7 +161,7 @@ def load_dataset(
     on_bad_image: str = "error",
     verify_images: bool | str = False,
     image_check_cache: str | Path | None = None,
-) -> Dataset:
+) -> ImageCaptionData:
     """Read and validate train.csv, test.csv (and test_labels.csv if present) and the image folder.
 
     check_images: every ImageID must have a file in data/ (one directory listing).
@@ -248,7 +170,7 @@ def load_dataset(
     (finds truncated files too; ~1-2 ms per image over every CPU). Whatever is not checked here
     raises ImageError naming the file when it is first decoded.
     on_bad_image: 'error' raises DataError; 'skip' leaves training rows with a missing/corrupt
-    image out, lists them in Dataset.skipped and warns (test rows are never skipped).
+    image out, lists them in ImageCaptionData.skipped and warns (test rows are never skipped).
     image_check_cache: JSON file keeping the header / full check's result, so that the next load of
     the same data skips the slow part; the caller must key its name by data_fingerprint(data_dir).
     """
@@ -280,12 +202,12 @@ def load_dataset(
     skipped: list[str] = []
     if check_images or verify != "exists":
         cache = None if image_check_cache is None else Path(image_check_cache)
-        skip_ids, skipped = _handle_images(train, test, images_dir, verify, on_bad_image, cache)
+        skip_ids, skipped = check_image_folder(train, test, images_dir, verify, on_bad_image, cache)
     if skipped:
         train = train[~train["ImageID"].isin(skip_ids)].reset_index(drop=True)
         warnings.warn(
             f"skipped {len(skipped)} training row(s) whose image is missing or corrupt "
-            f"({len(train)} rows remain): {_listing(skipped)}",
+            f"({len(train)} rows remain): {listing(skipped)}",
             DataWarning,
             stacklevel=2,
         )
@@ -293,30 +215,5 @@ def load_dataset(
             raise DataError(f"{images_dir}: no training row has a usable image; check the image folder.")
     train = train[["ImageID", "Labels", "Caption", "line"]]
     Y = labels_to_matrix(train["Labels"])
-    return Dataset(data_dir=data_dir, train=train, test=test, Y=Y, test_Y=test_Y,
+    return ImageCaptionData(data_dir=data_dir, train=train, test=test, Y=Y, test_Y=test_Y,
                    images_dir=images_dir, skipped=skipped)
-
-
-def data_fingerprint(data_dir: str | Path, length: int = 16) -> str:
-    """Short hex hash of train.csv + test.csv contents and the image folder's listing
-    (names, sizes, modification times); keys the feature caches. Copying the images without
-    keeping their modification times changes it."""
-    data_dir = Path(data_dir).expanduser()
-    digest = hashlib.sha256()
-    for name in (TRAIN_CSV, TEST_CSV):
-        path = data_dir / name
-        if not path.is_file():
-            raise DataError(f"{path}: file not found; the data folder must hold {TRAIN_CSV}, {TEST_CSV} and "
-                            f"{IMAGES_SUBDIR}/ as given in the assignment.")
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    images_dir = data_dir / IMAGES_SUBDIR
-    entries: list[str] = []
-    if images_dir.is_dir():
-        with os.scandir(images_dir) as it:
-            for entry in it:
-                if entry.is_file():
-                    st = entry.stat()
-                    entries.append(f"{entry.name}\t{st.st_size}\t{st.st_mtime_ns}")
-    entries.sort()
-    digest.update("\n".join(entries).encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()[:length]
