@@ -1,8 +1,14 @@
-"""What the model notebooks hand to the fusion notebook: probabilities, training summaries and histories.
+"""Every artifact one notebook hands to another, named in this one place.
 
 Probabilities: artifacts/probabilities/<model>_<split>.npz with `image_ids` and `probs` (n, 18) float32.
-Summaries:     artifacts/results/<model>_summary.json (times, size, config, metrics).
-Histories:     artifacts/results/<model>_history.csv (one row per epoch, best epoch marked).
+Summaries:     artifacts/results/<model>_summary.json (times, size, config, metrics, and what the producer
+               wrote: "weights" (paths relative to the output folder) and "histories" (names for load_history)).
+Histories:     artifacts/results/<name>_history.csv (one row per epoch, best epoch marked).
+Encoded text:  artifacts/text/<variant>.pt (notebook 02 -> 04), see encoded_captions_path.
+Predictor:     artifacts/predictor.pt (notebook 05 -> helpers.predict), see predictor_path.
+
+A consumer reads names from the producer's summary and never re-derives them (a training seed or a
+backbone choice changes them). A missing hand-off names the notebook to run first.
 """
 from __future__ import annotations
 
@@ -18,6 +24,33 @@ from helpers.core.config import RunPaths
 from helpers.core.labels import N_LABELS
 
 SPLITS = ("val", "test")
+PRODUCERS = {  # which notebook writes each model's hand-off
+    "text": "02_text_preprocessing", "cnn": "03_cnn_training", "lstm": "04_lstm_training", "fusion": "05_ensembling",
+}
+
+
+class HandoffMissing(FileNotFoundError):
+    """A file that an earlier notebook hands over is not there (or cannot be read)."""
+
+
+def producer(model: str) -> str:
+    """The notebook that writes a model's hand-off ("lstm_seed3" -> 04_lstm_training)."""
+    return PRODUCERS.get(model.split("_")[0], "the notebook that trains it")
+
+
+def _missing(path: Path, model: str) -> HandoffMissing:
+    return HandoffMissing(f"{path} is missing: run notebook {producer(model)} first, with the same DATA_DIR and "
+                          "OUT_DIR (and the same SEED)")
+
+
+def encoded_captions_path(paths: RunPaths, variant: str) -> Path:
+    """Notebook 02's encoded captions of one preprocessing variant."""
+    return paths.text_cache / f"{variant}.pt"
+
+
+def predictor_path(paths: RunPaths) -> Path:
+    """Notebook 05's single predictor file (everything needed to label new images and captions)."""
+    return paths.artifacts / "predictor.pt"
 
 
 def _probs_path(paths: RunPaths, model: str, split: str) -> Path:
@@ -41,9 +74,13 @@ def load_probabilities(paths: RunPaths, model: str, split: str) -> tuple[np.ndar
     """(image_ids, probs); a clear error says which notebook to run when the file is missing."""
     path = _probs_path(paths, model, split)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run the notebook that trains the {model!r} model first")
-    with np.load(path, allow_pickle=False) as data:
-        return data["image_ids"], data["probs"]
+        raise _missing(path, model)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return data["image_ids"], data["probs"]
+    except (OSError, ValueError, KeyError) as error:
+        raise HandoffMissing(f"{path} cannot be read ({type(error).__name__}: {error}): rerun notebook "
+                             f"{producer(model)}") from None
 
 
 def save_summary(paths: RunPaths, model: str, summary: dict[str, Any]) -> Path:
@@ -53,8 +90,11 @@ def save_summary(paths: RunPaths, model: str, summary: dict[str, Any]) -> Path:
 def load_summary(paths: RunPaths, model: str) -> dict[str, Any]:
     path = paths.results / f"{model}_summary.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run the notebook that trains the {model!r} model first")
-    return read_json(path)
+        raise _missing(path, model)
+    try:
+        return read_json(path)
+    except (OSError, ValueError) as error:
+        raise HandoffMissing(f"{path} cannot be read ({error}): rerun notebook {producer(model)}") from None
 
 
 def save_history(paths: RunPaths, model: str, history: pd.DataFrame, best_epoch: int) -> Path:
@@ -67,4 +107,8 @@ def save_history(paths: RunPaths, model: str, history: pd.DataFrame, best_epoch:
 
 
 def load_history(paths: RunPaths, model: str) -> pd.DataFrame:
-    return pd.read_csv(paths.results / f"{model}_history.csv")
+    """A training history by the name its producer lists in its summary's "histories"."""
+    path = paths.results / f"{model}_history.csv"
+    if not path.exists():
+        raise _missing(path, model)
+    return pd.read_csv(path)
