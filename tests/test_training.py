@@ -135,3 +135,59 @@ def test_run_killed_mid_epoch_resumes_to_the_same_result(tmp_path):
     for a, b in zip(resumed_model.state_dict().values(), straight_model.state_dict().values()):
         assert torch.equal(a, b)
     assert np.isclose(resumed.best_val_micro_f1, straight.best_val_micro_f1)
+
+
+def test_one_status_line_per_run_says_how_it_came_about(tmp_path, capsys):
+    x, y = toy_data()
+    ckpt = tmp_path / "model.pt"
+    config = TrainConfig(epochs=4)
+    fit(make_model(), Batches(x, y), Batches(x, y, shuffle=False), config, checkpoint=ckpt, key="k", desc="toy")
+    fit(make_model(), ExplodingBatches(x, y), Batches(x, y, shuffle=False), config, checkpoint=ckpt, key="k",
+        desc="toy")
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 2, lines  # no per-epoch lines unless log_every is asked for
+    assert lines[0].startswith("toy: trained afresh; 4 epochs, kept epoch")
+    assert lines[1].startswith("toy: reused")
+    fit(make_model(), Batches(x, y), None, TrainConfig(epochs=4), log_every=2, desc="logged")
+    logged = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in logged] == ["logged epoch 2/4", "logged"]
+
+
+def test_damaged_checkpoint_is_set_aside_and_the_run_retrains(tmp_path):
+    from helpers.core.cache_io import DamagedCacheWarning
+
+    x, y = toy_data()
+    ckpt = tmp_path / "model.pt"
+    ckpt.write_bytes(b"PK\x03\x04 this is not a whole checkpoint")
+    with pytest.warns(DamagedCacheWarning, match="model.pt"):
+        result = fit(make_model(), Batches(x, y), None, TrainConfig(epochs=2), checkpoint=ckpt, key="k")
+    assert not result.reused and result.resumed_from_epoch == 0
+    assert (tmp_path / "model.pt.damaged").exists() and load_checkpoint(ckpt)["complete"]
+
+
+@pytest.mark.parametrize("loss", ["bce", "focal", "asymmetric"])
+def test_every_loss_learns(loss):
+    x, y = toy_data(1024)
+    xv, yv = toy_data(128, seed=1)
+    result = fit(make_model(), Batches(x, y, batch_size=64), Batches(xv, yv, shuffle=False),
+                 TrainConfig(epochs=15, lr=0.01, loss=loss))
+    assert result.best_val_micro_f1 > 0.8, loss  # predicting nothing scores 0, the label prior about 0.5
+
+
+def test_adamw_one_cycle_learns_and_resumes_exactly(tmp_path):
+    x, y = toy_data(512)
+    config = TrainConfig(epochs=6, lr=0.02, optimizer="adamw", weight_decay=0.01, schedule="onecycle", seed=2)
+    straight = fit(make_model(), Batches(x, y), Batches(x, y, shuffle=False), config)
+    assert straight.best_val_micro_f1 > 0.85
+    ckpt = tmp_path / "cycle.pt"
+    fit(make_model(), Batches(x, y), Batches(x, y, shuffle=False), config, checkpoint=ckpt, key="k")
+    saved = load_checkpoint(ckpt)
+    assert saved["scheduler"]["_step_count"] > 1  # the schedule's position is part of the resume state
+    with pytest.raises(ValueError, match="unknown schedule"):
+        fit(make_model(), Batches(x, y), None, TrainConfig(epochs=1, schedule="cosine"))
+
+
+def test_cpu_training_runs_in_float32():
+    from helpers.train.fit import autocast_dtype
+
+    assert autocast_dtype(torch.device("cpu")) is None
