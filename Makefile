@@ -1,13 +1,25 @@
 # Two commands matter: `make demo` (the whole pipeline on the built-in demo data) and `make test`.
-PYTHON ?= python3
+# Both work in a virtual environment that the Makefile makes (.venv), since recent Debian/Ubuntu refuse a
+# system-wide pip install. Inside an active virtual environment (or with PYTHON=...) that one is used instead.
+# The venv sees the system's site-packages, so a torch that is already installed (Colab's, a CUDA build) is kept;
+# the requirements are lower bounds only.
 PROFILE ?= cpu
 DATA_DIR ?=
 OUT ?=
+VENV ?= .venv
+ifdef VIRTUAL_ENV
+PYTHON ?= python
+else
+PYTHON ?= $(VENV)/bin/python
+endif
 
-.PHONY: setup demo pipeline test lint bench
+.PHONY: setup demo pipeline test lint bench readme
 
-setup:  ## install what the project needs (lower bounds: an existing torch, e.g. Colab's, is kept)
-	$(PYTHON) -m pip install -q -r requirements.txt
+$(VENV)/bin/python:
+	python3 -m venv --system-site-packages $(VENV)
+
+setup: $(if $(filter $(VENV)/bin/python,$(PYTHON)),$(VENV)/bin/python)  ## install the project and what it needs
+	$(PYTHON) -m pip install -q -e .
 
 demo: setup  ## generate the demo data set (6,000 + 2,000 rows) and run all five notebooks, cpu profile
 	$(PYTHON) -m helpers.pipeline --profile cpu
@@ -17,6 +29,9 @@ pipeline: setup  ## make pipeline DATA_DIR=/path/to/comp5329 PROFILE=full OUT=ru
 
 test: setup  ## every test, the papermill run of all notebooks included
 	$(PYTHON) -m pytest -q
+
+readme:  ## copy the results of the last `make demo` into README.md (between the results markers)
+	$(PYTHON) -m helpers.report.readme_results
 
 lint:
 	$(PYTHON) -m ruff check helpers tests

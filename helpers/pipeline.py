@@ -145,6 +145,25 @@ def run_notebook(name: str, parameters: dict, executed_dir: Path, verbose: bool 
     return output
 
 
+def machine_description() -> dict[str, Any]:
+    """What the timings were measured on: CPU model and cores, Python, torch and its accelerator."""
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
 def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", only: str | None = None,
                  seed: int = 0, fresh: bool = False, on_bad_image: str = "error", verbose: bool = False,
                  parameters: dict[str, Any] | None = None) -> dict:
@@ -170,6 +189,9 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
         for stale in remove_stale_temporaries(folder):
             print(f"removed {stale}, left by a write that was killed halfway", flush=True)
     os.environ[HEADLESS_ENV] = "1"  # the kernels inherit it: one log line per epoch, no redrawn bars
+    # Jupyter's python3 kernelspec usually runs "python" from PATH: make that this interpreter (e.g. the
+    # project's virtual environment), so the notebooks see the same packages as the pipeline.
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     timings: dict[str, float] = {}
     start = time.perf_counter()
     for i, name in enumerate(notebooks, 1):
@@ -180,7 +202,8 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
         print(f"[{i}/{len(notebooks)}] {name} done in {timings[name]:.1f} s", flush=True)
     total = round(time.perf_counter() - start, 2)
     record = {"profile": profile, "data_dir": str(paths.data_dir), "seed": seed, "parameters": parameters or {},
-              "notebooks": timings, "total_s": total}
+              "notebooks": timings, "total_s": total, "finished": time.strftime("%Y-%m-%d %H:%M %Z"),
+              "machine": machine_description()}
     write_json(paths.executed / "timings.json", record)
     print(f"Pipeline finished in {total:.1f} s. Figures and tables: {paths.figures}")
     if paths.submission.exists():
