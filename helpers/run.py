@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from helpers.core.atomic_io import remove_stale_temporaries
 from helpers.core.config import RunPaths, demo_data_dir, run_paths
 from helpers.core.device import pick_device
 from helpers.core.profiles import Profile, get_profile
@@ -83,10 +84,10 @@ class Run:
 
 def ensure_demo_data(profile: Profile) -> Path:
     """The built-in demo data set at the profile's size; generated unless a complete one is there."""
-    from helpers.demo.generator import generate_demo_data
+    from helpers.demo import MANIFEST, generate_demo_data
 
     data_dir = demo_data_dir(profile.demo.n_train, profile.demo.n_test)
-    if not (data_dir / "demo_data.json").exists():
+    if not (data_dir / MANIFEST).exists():
         print(f"Generating the built-in demo data set ({profile.demo.n_train} + {profile.demo.n_test} rows) "
               f"in {data_dir} ...", flush=True)
         generate_demo_data(data_dir, profile.demo.n_train, profile.demo.n_test, seed=0)
@@ -105,6 +106,8 @@ def setup_run(data_dir: str = "", profile: str = "cpu", out_dir: str = "", seed:
                                 "train.csv, test.csv and data/<ImageID> images")
     for folder in (paths.figures, paths.artifacts):
         folder.mkdir(parents=True, exist_ok=True)
+        for stale in remove_stale_temporaries(folder):
+            print(f"removed {stale.name}: a temporary file left by a write that was killed halfway")
     figures.set_theme()
     return Run(paths=paths, profile=settings, seed=seed, fresh=fresh, on_bad_image=on_bad_image,
                device_preference=device)

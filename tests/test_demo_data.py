@@ -1,6 +1,7 @@
 """The demo data generator: real statistics, COMP5329 file format and quirks, determinism, manifest last."""
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from pathlib import Path
@@ -9,19 +10,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers.core.atomic_io import read_json
+from helpers.core.facts import load_facts
 from helpers.core.labels import LABEL_IDS, labels_to_matrix, parse_label_field
-from helpers.demo import generator as demo_data
+from helpers.data import csv_format
+from helpers.demo import MANIFEST, generate_demo_data
+from helpers.demo import generator as demo_generator
 from helpers.demo import shapes as demo_shapes
-from helpers.demo.generator import (
-    MANIFEST,
-    demo_data_complete,
-    generate_demo_data,
-    load_facts,
-    make_captions,
-    mentioned_labels,
-    quirk_count,
-    sample_label_sets,
-)
+from helpers.demo.__main__ import main
+from helpers.demo.captions import make_captions, quirk_count
+from helpers.demo.label_sets import sample_label_sets
+from helpers.demo.vocabulary import caption_vocabulary, mentioned_labels
 
 N_TRAIN, N_TEST = 40, 10
 FILES = ("train.csv", "test.csv", "test_labels.csv", MANIFEST)
@@ -51,7 +50,7 @@ def _all_files(folder: Path) -> dict[str, bytes]:
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 40 + 10 row set written through the command line, with two worker processes."""
     out = tmp_path_factory.mktemp("demo") / "a"
-    demo_data.main(["--out", str(out), "--n-train", str(N_TRAIN), "--n-test", str(N_TEST), "--seed", "0",
+    main(["--out", str(out), "--n-train", str(N_TRAIN), "--n-test", str(N_TEST), "--seed", "0",
                     "--workers", "2"])
     return out
 
@@ -128,12 +127,13 @@ def test_mention_rates_follow_the_real_ones(captions_3000: tuple[list[list[int]]
 
 def test_filler_words_name_no_label() -> None:
     """Places, scenes and extra phrases must not mention a label, or the mention rates would drift."""
-    fillers = (demo_data.STREET_PLACES + demo_data.SCENES + demo_data.SCENE_TAILS + demo_data.EXTRAS
-               + demo_data.QUOTED_EXTRAS + demo_data.SLASHED_EXTRAS + demo_data.GENERAL_ADJECTIVES
-               + demo_data.DEFAULT_INTERACTIONS)
-    for table in (demo_data.PLACES, demo_data.PREDICATES, demo_data.INTERACTIONS, demo_data.ADJECTIVES):
-        fillers += [phrase for phrases in table.values() for phrase in phrases]
+    vocab = caption_vocabulary()
+    fillers = vocab.fillers()
+    assert len(fillers) > 200 and "in a grassy field" in fillers and "curled up" in fillers
     assert [f for f in fillers if mentioned_labels(f)] == []
+    # every label can be named, described and placed in a caption
+    for table in (vocab.nouns, vocab.adjectives, vocab.predicates):
+        assert sorted(table) == sorted(LABEL_IDS)
     assert mentioned_labels("A guy on a bike next to a jet and a puppy.") == {1, 2, 5, 18}
 
 
@@ -149,7 +149,7 @@ def test_captions_carry_the_csv_quirks(captions_3000: tuple[list[list[int]], lis
     # The hand-written CSV keeps every caption byte for byte.
     ids = [f"{i}.jpg" for i in range(len(captions))]
     path = tmp_path / "train.csv"
-    path.write_text(demo_data._caption_rows(ids, captions, label_sets), encoding="utf-8")
+    csv_format.write_captions_csv(path, ids, captions, label_sets)
     records = read_records(path, 3)
     assert [r[2] for r in records] == captions
     assert [parse_label_field(r[1]) for r in records] == label_sets
@@ -172,10 +172,21 @@ def test_files_have_the_comp5329_format(tiny: Path) -> None:
 
 
 def test_project_reader_agrees(tiny: Path) -> None:
-    csv_format = pytest.importorskip("helpers.data.csv_format")
     train = csv_format.read_train_csv(tiny / "train.csv")
     assert train["Caption"].tolist() == [r[2] for r in read_records(tiny / "train.csv", 3)]
     assert len(csv_format.read_test_csv(tiny / "test.csv")) == N_TEST
+    labels = csv_format.read_labels_csv(tiny / "test_labels.csv")
+    assert labels["ImageID"].tolist() == [f"{i}.jpg" for i in range(N_TRAIN, N_TRAIN + N_TEST)]
+
+
+def test_the_csv_files_of_seed_0_have_not_changed(tiny: Path) -> None:
+    """The same seed must give the same data set across versions (results stay comparable);
+    a deliberate change of the generator bumps GENERATOR_VERSION and these digests."""
+    digests = {name: hashlib.sha256((tiny / name).read_bytes()).hexdigest()[:16]
+               for name in ("train.csv", "test.csv", "test_labels.csv")}
+    assert demo_generator.GENERATOR_VERSION == 1
+    assert digests == {"train.csv": "c0cce5177a65cad1", "test.csv": "3503ba2a3dfefed7",
+                       "test_labels.csv": "93b14095513b2147"}
 
 
 def test_images_open_with_varied_sizes(tiny: Path) -> None:
@@ -208,20 +219,20 @@ def test_same_seed_same_bytes_whatever_the_workers(tiny: Path, tmp_path: Path) -
 def test_manifest_is_written_last(tiny: Path) -> None:
     manifest = tiny / MANIFEST
     assert manifest.stat().st_mtime_ns >= max(p.stat().st_mtime_ns for p in tiny.rglob("*") if p.is_file())
-    assert demo_data_complete(tiny, N_TRAIN, N_TEST, seed=0)
-    assert not demo_data_complete(tiny, N_TRAIN + 1, N_TEST, seed=0)
+    assert read_json(manifest) == {"generator": "helpers.demo.generator", "version": 1, "n_train": N_TRAIN,
+                                   "n_test": N_TEST, "seed": 0}
     assert not list(tiny.rglob("*.tmp"))
 
 
 def test_interrupted_generation_leaves_no_manifest(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "d"
     generate_demo_data(out, 5, 2, seed=0, workers=1, progress=False)
-    assert demo_data_complete(out)
+    assert (out / MANIFEST).is_file()
 
     def crash(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(demo_data, "_render_images", crash)
+    monkeypatch.setattr(demo_generator, "_render_images", crash)
     with pytest.raises(KeyboardInterrupt):
         generate_demo_data(out, 5, 2, seed=1, workers=1, progress=False)
-    assert not (out / MANIFEST).exists() and not demo_data_complete(out)
+    assert not (out / MANIFEST).exists()

@@ -13,7 +13,7 @@ from PIL import Image  # noqa: E402
 
 from helpers.core.labels import COLUMN_OF, LABEL_IDS  # noqa: E402
 from helpers.data.dataset import load_dataset  # noqa: E402
-from helpers.report import eda  # noqa: E402
+from helpers.report import eda, text_lengths  # noqa: E402
 
 TRAIN = [
     ("A man riding a horse on the beach.", "1 19"), ("Two dogs play with a frisbee", "18"),
@@ -81,8 +81,8 @@ def test_figures_have_titles_and_axis_labels_with_units(dataset):
     figs = [
         eda.plot_label_distribution(dataset.Y),
         eda.plot_labels_per_example(dataset.Y),
-        eda.plot_word_count_distribution(np.array([3, 4, 4, 9]), "Words per raw caption",
-                                         reference=eda.reference_caption_word_counts()),
+        text_lengths.plot_word_count_distribution(np.array([3, 4, 4, 9]), "Words per raw caption",
+                                                  reference=text_lengths.reference_caption_word_counts()),
         eda.plot_cooccurrence(dataset.Y),
     ]
     for fig in figs:
@@ -100,4 +100,42 @@ def test_label_example_grid_shows_images_with_their_label_names(dataset):
     assert "car, bus" in words or "car, bus".replace(", ", ",\n") in words
     empty = eda.plot_label_examples(dataset, 14, n_per_side=2, thumb_px=16)
     assert "no such training row" in _texts(empty)
+    plt.close("all")
+
+
+def test_value_labels_sit_above_both_the_bar_and_the_real_data_marker(dataset):
+    for fig in (eda.plot_label_distribution(dataset.Y), eda.plot_labels_per_example(dataset.Y)):
+        ax = fig.axes[0]
+        markers = ax.collections[-1].get_offsets()  # the real train.csv's hollow markers
+        labels = [child for child in ax.get_children() if isinstance(child, matplotlib.text.Annotation)]
+        assert len(labels) == len(markers) > 0
+        heights = [bar.get_height() for bar in ax.patches][: len(labels)]
+        for label, (_, marker), height in zip(labels, markers, heights, strict=True):
+            assert label.xy[1] == pytest.approx(max(height, marker))
+            assert label.get_text() == f"{height:.1f}"
+    plt.close("all")
+
+
+def _bbox(fig: plt.Figure, artist) -> matplotlib.transforms.Bbox:
+    return artist.get_window_extent(fig.canvas.get_renderer())
+
+
+def test_word_count_axis_spans_the_data_and_the_legend_stays_clear_of_the_plot():
+    counts = np.array([7, 8, 8, 9, 12, 37])
+    real = text_lengths.reference_caption_word_counts()
+    fig = text_lengths.plot_word_count_distribution(counts, "raw", reference=real)
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (6, 38)  # the data's range, not the real data's 7 to 49
+    legend = ax.get_legend()
+    assert "outside this axis" in " ".join(t.get_text() for t in legend.get_texts())
+    shown = ax.lines[0].get_xdata()
+    assert shown.min() >= 7 and shown.max() <= 37 and len(shown) > 20  # real markers inside the range stay
+    fig.canvas.draw()
+    assert _bbox(fig, legend).y1 <= _bbox(fig, ax).y0  # under the axes: no bar or line runs through it
+
+    fig = text_lengths.plot_word_count_distribution(np.array([3, 4, 5, 6]), "tokens", cutoff=20)
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (2, 21) and ax.lines[-1].get_xdata()[0] == 20.5  # the max_len line is on the axis
+    fig.canvas.draw()
+    assert _bbox(fig, ax.get_legend()).y1 <= _bbox(fig, ax).y0
     plt.close("all")

@@ -17,6 +17,8 @@ DEFAULT_OUT_DIR = REPO_ROOT
 RESOURCES_DIR = REPO_ROOT / "helpers" / "resources"  # data files shipped with the package
 FACTS_FILE = RESOURCES_DIR / "dataset_facts.json"
 STOPWORDS_FILE = RESOURCES_DIR / "stopwords_en.txt"
+LEMMATIZER_FILE = RESOURCES_DIR / "lemmatizer_en.json"  # word tables of the offline lemmatizer
+DEMO_VOCABULARY_FILE = RESOURCES_DIR / "demo_vocabulary.json"  # words of the demo captions
 
 TRAIN_CSV = "train.csv"
 TEST_CSV = "test.csv"

@@ -209,3 +209,20 @@ def write_labels_csv(
                              "it is empty or holds a comma, quote or newline")
         out.append(f"{image_id},{' '.join(str(v) for v in sorted({int(v) for v in labels}))}")
     return write_text(path, "\n".join(out) + "\n")
+
+
+def write_captions_csv(path: str | Path, image_ids: Sequence[str], captions: Sequence[str],
+                       label_lists: Iterable[Sequence[int]] | None = None) -> Path:
+    """Write train.csv (with label_lists) or test.csv (without) as the COMP5329 files are: every caption
+    in double quotes, inner quotes and newlines left as they are (what read_train_csv / read_test_csv read)."""
+    image_ids = [str(i) for i in image_ids]
+    captions = list(captions)
+    if len(image_ids) != len(captions):
+        raise ValueError(f"{len(image_ids)} image ids but {len(captions)} captions; pass one caption per image")
+    if label_lists is None:
+        lines = [",".join(TEST_HEADER), *(f'{i},"{c}"' for i, c in zip(image_ids, captions, strict=True))]
+    else:
+        fields = [" ".join(str(v) for v in sorted(int(v) for v in labels)) for labels in label_lists]
+        lines = [",".join(TRAIN_HEADER),
+                 *(f'{i},{f},"{c}"' for i, f, c in zip(image_ids, fields, captions, strict=True))]
+    return write_text(path, "\n".join(lines) + "\n")

@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from helpers.core.atomic_io import read_json, write_json
 from helpers.core.config import IMAGES_SUBDIR, TEST_CSV, TRAIN_CSV
+from helpers.core.console import headless
 from helpers.data.errors import DataError, listing
 from helpers.data.images import READ_ERRORS, ImageError, load_rgb_resized
 
@@ -122,10 +123,10 @@ def _find_problems(paths: list[Path], level: str, workers: int | None) -> list[s
                 return [reason for chunk in pool.map(_decode_problems, chunks) for reason in chunk]
         check = _decode_problem
     iterator: Iterable[Path] = paths
-    if len(paths) > 2000:
+    if len(paths) > 2000 and not headless():  # under the pipeline a bar would stay in the saved notebook
         from tqdm.auto import tqdm
 
-        iterator = tqdm(paths, desc=f"checking images ({level})", unit="img", mininterval=2.0)
+        iterator = tqdm(paths, desc=f"checking images ({level})", unit="img", mininterval=2.0, leave=False)
     return [check(p) for p in iterator]
 
 

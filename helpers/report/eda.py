@@ -1,24 +1,22 @@
 """Plots and tables of notebook 01 (exploratory data analysis), computed on whatever data set is given.
 
 Each figure function returns a matplotlib Figure; the notebook shows it and saves it with run.save_fig.
-The statistics of the real train.csv (helpers/resources/dataset_facts.json) are drawn beside
-the given data as hollow markers, so a user with the real data sees them coincide.
+The statistics of the real train.csv (helpers.core.facts.load_facts) are drawn beside the given
+data as hollow markers, so a user with the real data sees them coincide. Caption-length histograms
+(fig05) are in helpers.report.text_lengths.
 """
 from __future__ import annotations
 
 import re
 import textwrap
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import MaxNLocator
 
-from helpers.core.atomic_io import read_json
-from helpers.core.config import FACTS_FILE
+from helpers.core.facts import load_facts
 from helpers.core.labels import LABEL_IDS, LABEL_NAMES, label_title
 from helpers.data.images import load_rgb_resized
 from helpers.report.figures import DPI
@@ -49,12 +47,6 @@ LABEL_SYNONYMS: dict[int, tuple[str, ...]] = {
     18: ("dog", "puppy", "puppies", "pup"),
     19: ("horse", "pony", "ponies", "foal", "stallion", "mare"),
 }
-
-
-@lru_cache(maxsize=1)
-def reference_facts() -> dict:
-    """Counts of the real COMP5329 train.csv shipped with the project (no captions, no images)."""
-    return read_json(FACTS_FILE)
 
 
 def _pattern(words: Sequence[str]) -> re.Pattern:
@@ -112,7 +104,7 @@ def labels_per_row_table(Y: np.ndarray) -> pd.DataFrame:
     """Rows having exactly k labels, for every k seen (and the real train.csv's share beside it)."""
     k = np.asarray(Y).sum(axis=1).astype(int)
     counts = pd.Series(k).value_counts().sort_index()
-    reference = {int(n): c for n, c in reference_facts()["labels_per_example"].items()}
+    reference = {int(n): c for n, c in load_facts()["labels_per_example"].items()}
     ref_total = sum(reference.values())
     ks = sorted(set(counts.index) | set(reference))
     return pd.DataFrame({
@@ -133,20 +125,26 @@ def cooccurrence_counts(Y: np.ndarray) -> np.ndarray:
 # figures
 
 
+def _value_labels(ax: plt.Axes, x: np.ndarray, values: np.ndarray, markers: np.ndarray) -> None:
+    """Each bar's value written above the bar and above its reference marker, so the two never overlap."""
+    for xi, value, marker in zip(x, values, markers, strict=True):
+        ax.annotate(f"{value:.1f}", (xi, max(value, marker)), ha="center", va="bottom", fontsize=8,
+                    xytext=(0, 6), textcoords="offset points")
+    ax.margins(y=0.12)
+
+
 def plot_label_distribution(Y: np.ndarray) -> plt.Figure:
     """fig01: share of training rows carrying each label, with the real train.csv's share as markers."""
     Y = np.asarray(Y)
     share = Y.mean(axis=0) * 100
-    facts = reference_facts()
+    facts = load_facts()
     ref = np.array([facts["label_counts"][str(i)] for i in LABEL_IDS]) / facts["n_train"] * 100
     names = [label_title(i) for i in LABEL_IDS]
     fig, ax = plt.subplots(figsize=(10, 4.5))
     sns.barplot(x=names, y=share, color=sns.color_palette()[0], ax=ax, label=f"this data ({len(Y):,} rows)")
     ax.scatter(range(len(ref)), ref, marker="o", facecolors="none", edgecolors="black", zorder=3,
                label="real train.csv (30,000 rows)")
-    for x, value in enumerate(share):
-        ax.annotate(f"{value:.1f}", (x, value), ha="center", va="bottom", fontsize=8, xytext=(0, 2),
-                    textcoords="offset points")
+    _value_labels(ax, np.arange(len(share)), share, ref)
     ax.set_xlabel("label (COCO id and name)")
     ax.set_ylabel("share of training rows (%)")
     ax.set_title("How often each label occurs in the training rows")
@@ -165,9 +163,7 @@ def plot_labels_per_example(Y: np.ndarray) -> plt.Figure:
     ax.bar(x, table["share of rows (%)"], color=sns.color_palette()[0], label=f"this data ({len(Y):,} rows)")
     ax.scatter(x, table["real train.csv share (%)"], marker="o", facecolors="none", edgecolors="black", zorder=3,
                label="real train.csv (30,000 rows)")
-    for xi, value in zip(x, table["share of rows (%)"], strict=True):
-        ax.annotate(f"{value:.1f}", (xi, value), ha="center", va="bottom", fontsize=8, xytext=(0, 2),
-                    textcoords="offset points")
+    _value_labels(ax, x, table["share of rows (%)"].to_numpy(), table["real train.csv share (%)"].to_numpy())
     ax.set_xticks(x, table["labels per row"].astype(str))
     ax.set_xlabel("number of labels per training row")
     ax.set_ylabel("share of training rows (%)")
@@ -175,39 +171,6 @@ def plot_labels_per_example(Y: np.ndarray) -> plt.Figure:
     ax.legend()
     fig.tight_layout()
     return fig
-
-
-def plot_word_count_distribution(counts: np.ndarray, title: str, xlabel: str = "words per caption",
-                                 reference: dict[int, int] | None = None, cutoff: int | None = None) -> plt.Figure:
-    """Share of captions per word count (fig05, fig06, fig13), with min / mean / max in the legend;
-    cutoff draws the encoder's max_len (longer captions are truncated)."""
-    counts = np.asarray(counts, dtype=int)
-    values, freq = np.unique(counts, return_counts=True)
-    fig, ax = plt.subplots(figsize=(9, 4))
-    label = (f"this data: min {counts.min()}, mean {counts.mean():.1f}, max {counts.max()}"
-             if len(counts) else "no captions")
-    ax.bar(values, freq / max(len(counts), 1) * 100, width=0.85, color=sns.color_palette()[0], label=label)
-    if reference:
-        ref_x = np.array(sorted(reference))
-        ref_y = np.array([reference[v] for v in ref_x]) / sum(reference.values()) * 100
-        ax.plot(ref_x, ref_y, "o", markerfacecolor="none", markeredgecolor="black", markersize=4,
-                label=f"real train.csv: {ref_x.min()} to {ref_x.max()} words")
-    if cutoff is not None:
-        beyond = float((counts > cutoff).mean() * 100) if len(counts) else 0.0
-        ax.axvline(cutoff + 0.5, color="black", linestyle="--", linewidth=1,
-                   label=f"max_len = {cutoff}: {beyond:.2f} % of captions are truncated")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("share of captions (%)")
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-def reference_caption_word_counts() -> dict[int, int]:
-    """Rows by raw caption word count in the real train.csv (for fig05)."""
-    return {int(k): int(v) for k, v in reference_facts()["caption_word_counts"].items()}
 
 
 def pick_examples(Y: np.ndarray, label: int, n_per_side: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
