@@ -19,22 +19,27 @@ Variants (`ARCHITECTURES`):
 Padding never feeds the prediction: every direction stops or starts at each caption's own last
 real token (see CaptionLSTM).
 
-Stored size: the float32 state_dict written with torch.save, in MB = 10^6 bytes. With the
-reference's 4,793-entry dictionary this gives 4.06 / 5.66 / 6.16 MB for standard /
+Stored size: the float32 tensors of the state_dict (helpers.models.size.model_bytes), in MB = 10^6
+bytes. With the reference's 4,793-entry dictionary this gives 4.05 / 5.65 / 6.16 MB for standard /
 bidirectional / two layers, matching the study's 4.1 / 5.7 / 6.2 MB (MiB = 2^20 would give
 3.9 / 5.4 / 5.9 and miss the two-layer figure by 0.3).
+
+A saved LSTM is one helpers.models.weights_file file of kind "lstm" whose config (`lstm_config`) holds
+the dictionary size and every LstmConfig field, so `build_lstm(config)` rebuilds it.
 """
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from helpers.core.labels import N_LABELS
+from helpers.models.weights_file import load_weights
 
 REFERENCE_VOCAB_SIZE = 4793  # the reference study's dictionary size
 READOUTS = ("last", "first_last")
@@ -128,25 +133,26 @@ def build_model(vocab_size: int, config: LstmConfig = LstmConfig(), seed: int = 
     return CaptionLSTM(vocab_size, config)
 
 
-def parameter_count(vocab_size: int, config: LstmConfig = LstmConfig()) -> int:
-    return sum(p.numel() for p in CaptionLSTM(vocab_size, config).parameters())
+def lstm_config(vocab_size: int, config: LstmConfig) -> dict[str, Any]:
+    """What a weights file stores to rebuild the model: the dictionary size and every LstmConfig field."""
+    return {"vocab_size": int(vocab_size), **asdict(config)}
 
 
-def cast_state(model: nn.Module, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
-    """The model's state_dict with floating-point tensors cast to dtype (what gets stored)."""
-    return {k: v.detach().to(dtype) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+def build_lstm(config: dict[str, Any]) -> CaptionLSTM:
+    """An (untrained) CaptionLSTM of the shape a weights file's config describes."""
+    names = {f.name for f in fields(LstmConfig)}
+    unknown = set(config) - names - {"vocab_size"}
+    if "vocab_size" not in config or unknown:
+        raise ValueError(f"not an LSTM config: needs vocab_size and LstmConfig fields; got {sorted(config)}")
+    return CaptionLSTM(int(config["vocab_size"]), LstmConfig(**{k: v for k, v in config.items() if k in names}))
 
 
-def state_dict_bytes(model: nn.Module, dtype: torch.dtype = torch.float32) -> int:
-    """Bytes of the model's state_dict (cast to dtype) written with torch.save: the stored size."""
-    buffer = io.BytesIO()
-    torch.save(cast_state(model, dtype), buffer)
-    return buffer.tell()
-
-
-def stored_size_bytes(vocab_size: int, config: LstmConfig = LstmConfig(), dtype: torch.dtype = torch.float32) -> int:
-    """Stored size of a model with this dictionary size and shape, without training one."""
-    return state_dict_bytes(CaptionLSTM(vocab_size, config), dtype)
+def load_lstm(path: str | Path) -> CaptionLSTM:
+    """A saved LSTM (float32 or float16 weights) back as a float32 model in eval mode; nothing is unpickled."""
+    saved = load_weights(path, kind="lstm")
+    model = build_lstm(saved.config)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved.state_dict.items()})
+    return model.eval()
 
 
 class LengthBuckets:
@@ -159,8 +165,8 @@ class LengthBuckets:
     All work is tensor indexing: no Python per caption.
     """
 
-    def __init__(self, tokens: torch.Tensor, lengths: torch.Tensor, Y: torch.Tensor | None = None,
-                 batch_size: int = 512, shuffle: bool = False, chunk_batches: int = 32):
+    def __init__(self, tokens: torch.Tensor, lengths: torch.Tensor, Y: torch.Tensor | None = None, *,
+                 batch_size: int, shuffle: bool = False, chunk_batches: int = 32):
         if len(tokens) != len(lengths) or (Y is not None and len(Y) != len(tokens)):
             raise ValueError(f"tokens ({len(tokens)}), lengths ({len(lengths)}) and targets "
                              f"({'none' if Y is None else len(Y)}) must have the same number of rows")

@@ -1,0 +1,164 @@
+"""The reference study's six LSTM ablations: each changes one setting of the reference LSTM.
+
+The values each ablation tries are profile settings (helpers.core.profiles.LstmSettings.ablation_*),
+defined once; every grid holds the reference setting, which the other settings are compared with.
+Every setting is trained with every seed of the profile; scores are on the validation rows, whose
+0/1 predictions are kept beside each cached result for the paired bootstrap of the summary.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from helpers.core.atomic_io import atomic_path
+from helpers.core.cache_io import read_cached
+from helpers.core.hashing import stable_hash
+from helpers.core.metrics import binarize
+from helpers.core.profiles import LstmSettings
+from helpers.models.lstm import ARCHITECTURES
+from helpers.train.experiments import result_path, run_experiments
+from helpers.train.lstm_runs import LstmRun, predict, reference_run, score, train_lstm, trivial_baseline
+
+if TYPE_CHECKING:
+    from helpers.run import Run
+
+VARIANT_TITLES = {"standard": "standard", "stopwords": "with stop words", "nostem": "no stemming",
+                  "lemma": "lemmatized"}
+
+
+@dataclass(frozen=True)
+class Ablation:
+    figure: str  # figNN_what
+    table: str  # tableNN_what: the tidy results
+    title: str
+    xlabel: str
+    grid: str  # the LstmSettings field holding the values tried
+    apply: Callable[[LstmRun, Any], LstmRun]  # the reference run with one value of the grid
+
+
+def _architecture(base: LstmRun, name: str) -> LstmRun:
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown LSTM architecture {name!r} in ablation_architectures; "
+                         f"choose from {', '.join(ARCHITECTURES)}")
+    return replace(base, model=ARCHITECTURES[name])
+
+
+ABLATIONS: dict[str, Ablation] = {
+    "architecture": Ablation("fig08_lstm_architecture", "table30_lstm_ablation_architecture", "LSTM architecture",
+                             "architecture", "ablation_architectures", _architecture),
+    "cutoff": Ablation("fig09_lstm_cutoff", "table31_lstm_ablation_cutoff", "LSTM probability cut-off", "cut-off",
+                       "ablation_cutoffs", lambda base, c: replace(base, cutoff=c)),
+    "learning_rate": Ablation("fig10_lstm_learning_rate", "table32_lstm_ablation_learning_rate",
+                              "LSTM learning rate (Adam)", "learning rate", "ablation_learning_rates",
+                              lambda base, lr: replace(base, lr=lr)),
+    "embedding_dim": Ablation("fig11_lstm_embedding_dim", "table33_lstm_ablation_embedding_dim",
+                              "LSTM embedding dimension", "embedding dimension", "ablation_embed_dims",
+                              lambda base, d: replace(base, model=replace(base.model, embed_dim=d))),
+    "hidden_dim": Ablation("fig12_lstm_hidden_dim", "table34_lstm_ablation_hidden_dim", "LSTM hidden dimension",
+                           "hidden dimension", "ablation_hidden_dims",
+                           lambda base, d: replace(base, model=replace(base.model, hidden_dim=d))),
+    "preprocessing": Ablation("fig14_lstm_preprocessing", "table35_lstm_ablation_preprocessing",
+                              "Caption preprocessing", "preprocessing", "ablation_text_variants",
+                              lambda base, v: replace(base, variant=v)),
+}
+
+
+def ablation_base(settings: LstmSettings) -> LstmRun:
+    """The reference LSTM as trained in every ablation of this profile."""
+    return reference_run(settings, epochs=settings.ablation_epochs, max_train_rows=settings.ablation_max_rows)
+
+
+def _setting_name(value: Any) -> str:
+    if isinstance(value, str):
+        return VARIANT_TITLES.get(value) or value.replace("_", " ").replace("first last", "first+last")
+    return str(value)
+
+
+def ablation_settings(name: str, settings: LstmSettings) -> tuple[dict[str, LstmRun], str]:
+    """(readable setting name -> run config, the name of the reference setting) for one ablation."""
+    ablation, base = ABLATIONS[name], ablation_base(settings)
+    grid = getattr(settings, ablation.grid)
+    runs = {_setting_name(value): ablation.apply(base, value) for value in grid}
+    reference = [setting for setting, config in runs.items() if config == base]
+    if not reference:
+        raise ValueError(f"LstmSettings.{ablation.grid} = {grid} lacks the reference setting (the reference LSTM "
+                         f"of this profile); add it so that the other settings can be compared with it")
+    return runs, reference[0]
+
+
+@dataclass
+class AblationResult:
+    name: str
+    tidy: pd.DataFrame  # experiment, setting, seed, metric, value (validation rows)
+    reference: str  # the setting the others are compared with
+    val_Y: np.ndarray  # (n_val, 18) truth of the validation rows
+    predictions: dict[str, np.ndarray]  # setting -> (n_seeds, n_val, 18) 0/1 validation predictions, seed order
+    baseline_pred: np.ndarray  # (n_val, 18) the trivial baseline's prediction
+    baseline: dict[str, float]  # its five scores on the validation rows
+
+    @property
+    def ablation(self) -> Ablation:
+        return ABLATIONS[self.name]
+
+
+def _save_predictions(path: Path, predictions: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, predictions=predictions.astype(np.uint8))
+
+
+def _read_predictions(path: Path) -> np.ndarray:
+    with np.load(path, allow_pickle=False) as data:
+        return data["predictions"]
+
+
+def run_lstm_ablation(run: Run, name: str, load_encoded: Callable[[str], Any]) -> AblationResult:
+    """Train every setting of one ablation with every seed of the profile; tidy results (cached) and predictions.
+
+    Scores are on the validation rows: the five metrics at the setting's cut-off, the training time
+    (optimisation only, all epochs) and the testing time (predicting every validation row).
+    load_encoded(variant) returns notebook 02's EncodedText for that preprocessing variant.
+    """
+    lstm = run.profile.lstm
+    settings, reference = ablation_settings(name, lstm)
+    standard = load_encoded("standard")
+    for config in settings.values():  # predictions of every variant are compared row by row
+        if not np.array_equal(load_encoded(config.variant).val_ids, standard.val_ids):
+            raise ValueError(f"the {config.variant!r} captions hold other validation rows than the 'standard' ones: "
+                             "rerun notebook 02 with the same DATA_DIR and OUT_DIR")
+    cache_dir = run.paths.results / "experiments"
+    text_keys = sorted({load_encoded(config.variant).config.get("key", "") for config in settings.values()})
+    key, experiment = stable_hash([run.fingerprint, text_keys]), f"lstm_{name}"
+
+    def predictions_path(config: LstmRun, seed: int) -> Path:
+        return result_path(cache_dir, experiment, key, config, seed).with_suffix(".npz")
+
+    def trained_probs(config: LstmRun, seed: int) -> tuple[Any, np.ndarray, float]:
+        encoded = load_encoded(config.variant)
+        trained = train_lstm(run, encoded, config, seed, desc=f"{name} seed {seed}")
+        probs, test_s = predict(trained.model, encoded.val_tokens, encoded.val_lengths, run.device)
+        _save_predictions(predictions_path(config, seed), binarize(probs, config.cutoff))
+        return trained, probs, test_s
+
+    def train_and_score(config: LstmRun, seed: int) -> dict[str, float]:
+        trained, probs, test_s = trained_probs(config, seed)
+        return {**score(load_encoded(config.variant).val_Y, probs, config.cutoff),
+                "train_time_s": trained.fit.train_time_s, "test_time_s": test_s, "best_epoch": trained.fit.best_epoch}
+
+    tidy = run_experiments(experiment, settings, lstm.seeds, train_and_score, cache_dir, key=key, fresh=run.fresh)
+    predictions = {}
+    for setting, config in settings.items():
+        per_seed = []
+        for seed in lstm.seeds:
+            saved = read_cached(predictions_path(config, seed), _read_predictions, f"{experiment} predictions")
+            if saved is None:  # missing or damaged: the checkpoint is reused, only the prediction is redone
+                saved = binarize(trained_probs(config, seed)[1], config.cutoff)
+            per_seed.append(saved)
+        predictions[setting] = np.stack(per_seed)
+    baseline_pred, baseline = trivial_baseline(standard)
+    return AblationResult(name, tidy, reference, np.asarray(standard.val_Y, dtype=np.uint8), predictions,
+                          baseline_pred, baseline)
