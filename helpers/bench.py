@@ -1,11 +1,14 @@
 """Benchmark every stage against the reference study's way, side by side, in one run.
 
     python -m helpers.bench --json bench/latest.json [--n-train 30000 --n-test 10000]
-                            [--stages reading,text,images,cnn_head,lstm,pipeline] [--profile cpu]
+                            [--stages reading,text,images,cnn_head,backbones,lstm,pipeline] [--profile cpu]
 
 Runs on the built-in demo data set (generated if absent; default full size) or on --data-dir,
 prints a table and writes JSON. Ratios (feature pipeline vs bare forward, cached head vs the
-reference's backbone-every-epoch training) are measured in the same run on the same machine.
+reference's backbone-every-epoch training, feature extraction vs bare forward for every backbone of the
+profile's comparison list) are measured in the same run on the same machine. Image sizes, epochs and batch
+sizes come from the profiles (helpers.core.profiles): the image and head stages use the full profile's, the
+reference study's settings.
 """
 from __future__ import annotations
 
@@ -23,15 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
+from helpers.bench_images import stage_backbones, stage_cnn_head, stage_images
 from helpers.core.atomic_io import write_json
 from helpers.core.config import REPO_ROOT, demo_data_dir
 
-STAGES = ("reading", "text", "images", "cnn_head", "lstm", "pipeline")
-HEAD_EPOCHS = 120  # the reference's architecture-B training length
-IMAGE_SIZE = 224  # the reference's input size
+STAGES = ("reading", "text", "images", "cnn_head", "backbones", "lstm", "pipeline")
 
 
 class PeakMemory:
@@ -129,7 +130,7 @@ def stage_text(ctx: BenchContext) -> dict[str, float]:
     """The reference preprocessing (clean, stop words, Snowball) + dictionary + encoding of every caption."""
     from helpers.data.split import train_val_split
     from helpers.run import SPLIT_SEED, VAL_FRACTION
-    from helpers.text.preprocessing import encode_dataset, variant_config
+    from helpers.text import encode_dataset, variant_config
 
     dataset = ctx.dataset
     split = train_val_split(dataset.Y, VAL_FRACTION, SPLIT_SEED)
@@ -139,66 +140,6 @@ def stage_text(ctx: BenchContext) -> dict[str, float]:
     ctx.shared["encoded"] = encoded
     rows = len(dataset.train) + len(dataset.test)
     return {"text_encode_s": seconds, "text_captions_per_s": rows / seconds, "text_vocab_size": encoded.vocab_size}
-
-
-def _backbone(ctx: BenchContext) -> torch.nn.Module:
-    if "backbone" not in ctx.shared:
-        from helpers.models.cnn import feature_extractor, load_resnet34
-
-        resnet, pretrained = load_resnet34(pretrained=True, require_pretrained=False)
-        ctx.shared["backbone"] = feature_extractor(resnet)
-        ctx.shared["pretrained"] = pretrained
-    return ctx.shared["backbone"]
-
-
-def stage_images(ctx: BenchContext) -> dict[str, float]:
-    """Decoding + resizing alone, the bare ResNet-34 forward, and the project's feature extraction, at 224 px."""
-    from helpers.train.image_features import image_loader, measure_feature_throughput, measure_forward_throughput
-
-    paths = ctx.image_paths(ctx.image_sample)
-    start = time.perf_counter()
-    for _ in image_loader(paths, IMAGE_SIZE, batch_size=32, num_workers=ctx.workers, device=ctx.device):
-        pass
-    decode = len(paths) / (time.perf_counter() - start)
-    model = _backbone(ctx)
-    forward = measure_forward_throughput(model, IMAGE_SIZE, n_images=len(paths), batch_size=32, device=ctx.device)
-    pipeline = measure_feature_throughput(model, paths, IMAGE_SIZE, batch_size=32, num_workers=ctx.workers,
-                                          device=ctx.device)
-    ctx.shared["feature_img_per_s"] = pipeline
-    return {"decode_resize_img_per_s": decode, "bare_forward_img_per_s": forward,
-            "feature_pipeline_img_per_s": pipeline, "feature_vs_forward": pipeline / forward,
-            "images_sampled": len(paths), "pretrained_weights": float(ctx.shared["pretrained"])}
-
-
-def stage_cnn_head(ctx: BenchContext) -> dict[str, float]:
-    """Architecture B for 120 epochs: the reference's way (backbone every epoch) vs cached features."""
-    from helpers.models.cnn import FeatureHead
-    from helpers.train.cnn_training import FeatureBatches, reference_epoch_seconds
-    from helpers.train.fit import TrainConfig, fit
-    from helpers.train.image_features import measure_feature_throughput
-
-    n_rows = len(ctx.dataset.train)
-    paths = ctx.image_paths(min(ctx.image_sample, n_rows))
-    targets = ctx.dataset.Y[: len(paths)].astype(np.float32)
-    model = _backbone(ctx)
-    reference_epoch = reference_epoch_seconds(model, paths, targets, IMAGE_SIZE, total_rows=n_rows, batch_size=32,
-                                              num_workers=ctx.workers, device=ctx.device)
-    reference_total = HEAD_EPOCHS * reference_epoch
-
-    rate = ctx.shared.get("feature_img_per_s") or measure_feature_throughput(
-        model, paths, IMAGE_SIZE, batch_size=32, num_workers=ctx.workers, device=ctx.device)
-    extract_s = n_rows / rate  # the backbone runs once per image
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(n_rows, 512, generator=g).abs()  # timing only: the head's cost does not depend on the values
-    y = torch.from_numpy(ctx.dataset.Y.astype(np.float32))
-    head = FeatureHead()
-    result = fit(head, FeatureBatches(x, y, 256, shuffle=True), None, TrainConfig(epochs=HEAD_EPOCHS),
-                 device=ctx.device, desc="head on cached features")
-    ours_total = extract_s + result.train_time_s
-    return {"head_reference_epoch_s": reference_epoch, "head_reference_120_epochs_s": reference_total,
-            "head_cached_120_epochs_s": result.train_time_s, "head_feature_extraction_s": extract_s,
-            "head_cache_speedup": reference_total / ours_total,
-            "head_cache_speedup_training_only": reference_total / result.train_time_s}
 
 
 def stage_lstm(ctx: BenchContext) -> dict[str, float]:
@@ -232,6 +173,7 @@ def stage_pipeline(ctx: BenchContext) -> dict[str, float]:
 
 STAGE_FUNCTIONS: dict[str, Callable[[BenchContext], dict[str, float]]] = {
     "reading": stage_reading, "text": stage_text, "images": stage_images, "cnn_head": stage_cnn_head,
+    "backbones": stage_backbones,
     "lstm": stage_lstm, "pipeline": stage_pipeline,
 }
 

@@ -1,152 +1,45 @@
-"""ResNet-34 models: transforms, both architectures, weight loading and its offline fallback, head training."""
+"""Architecture B's head trainer, notebook 03's tables and generated sentences, and its hand-off."""
 from __future__ import annotations
 
-import copy
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
-from PIL import Image
-from torchvision.models import resnet34
 
+from helpers.core.config import run_paths
+from helpers.core.handoff import load_history, load_summary
 from helpers.core.labels import N_LABELS
-from helpers.core.profiles import get_profile
-from helpers.models import cnn
-from helpers.train.cnn_training import FeatureBatches, HeadTrainer, describe_reductions, finetune_rows, performance_row
+from helpers.core.metrics import BASELINE_NAME
+from helpers.core.profiles import describe_reductions, get_profile
+from helpers.models.weights_file import load_weights
+from helpers.report import cnn_findings, cnn_tables
+from helpers.train.cnn_finetune import finetune_rows
+from helpers.train.cnn_frozen import finish_frozen
+from helpers.train.cnn_handoff import WEIGHTS_KIND, save_outcome
+from helpers.train.cnn_head import FeatureBatches, HeadTrainer
 from helpers.train.fit import TrainConfig
+from helpers.train.image_features import FeatureSet
 
-BACKBONE_PARAMS = 21_284_672  # ResNet-34 without its 1000-way layer
-HEAD_PARAMS = (512 * 256 + 256) + (256 * 128 + 128) + (128 * 18 + 18)
-
-
-@pytest.fixture(scope="module")
-def _resnet():
-    return resnet34(weights=None)
-
-
-@pytest.fixture
-def fresh_resnet(_resnet):
-    """A random-init ResNet-34 (copied: building one is slow on a busy 2-core machine)."""
-    return copy.deepcopy(_resnet)
-
-
-@pytest.fixture
-def offline(tmp_path, monkeypatch):
-    """An empty torch cache and a download that fails as it does without internet."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-
-    def no_network(*args, **kwargs):
-        raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
-
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
-    return tmp_path
-
-
-def test_transform_stretches_without_crop_and_normalises_to_minus_one_one():
-    image = Image.new("RGB", (120, 40), (255, 255, 255))
-    image.paste((0, 0, 0), (0, 0, 60, 40))  # left half black, right half white
-    x = cnn.image_transform(32)(image)
-    assert x.shape == (3, 32, 32)
-    assert torch.allclose(x[:, :, :14], torch.tensor(-1.0))  # black -> (0 - 0.5) / 0.5
-    assert torch.allclose(x[:, :, 18:], torch.tensor(1.0))  # white -> (1 - 0.5) / 0.5: whole width kept
-
-
-def test_augmented_transform_keeps_shape_and_range_and_varies():
-    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (50, 70, 3), dtype=np.uint8))
-    augment = cnn.image_transform(24, augment=True)
-    torch.manual_seed(0)
-    a, b = augment(image), augment(image)
-    assert a.shape == b.shape == (3, 24, 24)
-    assert a.min() >= -1 and a.max() <= 1
-    assert not torch.equal(a, b)
-
-
-def test_architecture_a_output_shape_and_every_weight_trainable(fresh_resnet):
-    model = cnn.FineTunedResNet(fresh_resnet).eval()
-    assert model(torch.randn(2, 3, 64, 64)).shape == (2, N_LABELS)
-    assert cnn.count_parameters(model, trainable_only=True) == BACKBONE_PARAMS + 512 * N_LABELS + N_LABELS
-
-
-def test_architecture_b_trains_only_the_head_and_keeps_backbone_in_eval(fresh_resnet):
-    model = cnn.FrozenResNet(fresh_resnet, cnn.FeatureHead())
-    model.train()
-    assert not model.backbone.training and model.head.training
-    assert model(torch.randn(2, 3, 64, 64)).shape == (2, N_LABELS)
-    assert cnn.count_parameters(model, trainable_only=True) == HEAD_PARAMS
-    assert cnn.count_parameters(model) == BACKBONE_PARAMS + HEAD_PARAMS
-    head = cnn.FeatureHead()
-    assert head(torch.randn(5, cnn.FEATURE_DIM)).shape == (5, N_LABELS)
-    assert sum(isinstance(m, torch.nn.Linear) for m in head.modules()) == 3
-
-
-def test_feature_extractor_gives_512_features(fresh_resnet):
-    extractor = cnn.feature_extractor(fresh_resnet)
-    with torch.inference_mode():
-        assert extractor(torch.randn(3, 3, 32, 32)).shape == (3, cnn.FEATURE_DIM)
-    assert cnn.count_parameters(extractor, trainable_only=True) == 0
-
-
-def test_offline_fallback_warns_and_starts_from_seeded_random_init(offline, capsys):
-    with pytest.warns(cnn.PretrainedWeightsWarning, match="RANDOM"):
-        model, pretrained = cnn.load_resnet34(require_pretrained=False, init_seed=3)
-    assert pretrained is False
-    assert "WARNING" in capsys.readouterr().out
-    with pytest.warns(cnn.PretrainedWeightsWarning):
-        again, _ = cnn.load_resnet34(init_seed=3)
-    assert torch.equal(model.conv1.weight, again.conv1.weight)  # seeded: reproducible
-    assert cnn.weights_tag(pretrained) != cnn.weights_tag(True)
-
-
-def test_offline_full_profile_stops_naming_the_file_and_url(offline):
-    with pytest.raises(cnn.PretrainedWeightsError) as err:
-        cnn.load_resnet34(require_pretrained=True)
-    message = str(err.value)
-    assert str(cnn.weights_cache_path()) in message
-    assert cnn.IMAGENET_WEIGHTS.url in message
-    assert str(offline) in str(cnn.weights_cache_path())  # follows TORCH_HOME
-
-
-def test_weights_load_from_the_torchvision_cache_without_network(offline, fresh_resnet):
-    state = fresh_resnet.state_dict()
-    path = cnn.weights_cache_path()
-    path.parent.mkdir(parents=True)
-    torch.save(state, path)
-    model, pretrained = cnn.load_resnet34(require_pretrained=True)
-    assert pretrained is True
-    assert torch.equal(model.conv1.weight, state["conv1.weight"])
-
-
-def test_corrupt_cached_weights_fall_back_with_reason(offline):
-    path = cnn.weights_cache_path()
-    path.parent.mkdir(parents=True)
-    path.write_bytes(b"not a checkpoint")
-    with pytest.warns(cnn.PretrainedWeightsWarning):
-        _, pretrained = cnn.load_resnet34()
-    assert pretrained is False
-
-
-def test_cpu_precision_uses_bf16_only_where_supported():
-    precision = cnn.inference_precision("cpu")
-    assert (precision.autocast_dtype is torch.bfloat16) == cnn.cpu_supports_fast_bf16()
-    assert "cpu" in precision.label
+DIM = 24
 
 
 def _trainer(tmp_path, n=300, seed=0) -> HeadTrainer:
     rng = np.random.default_rng(seed)
     y = (rng.random((n, N_LABELS)) < 0.15).astype(np.uint8)
-    x = rng.normal(size=(n, cnn.FEATURE_DIM)).astype(np.float32) + 2.0 * (y @ rng.normal(size=(N_LABELS, 512)))
-    t = lambda a: torch.as_tensor(a, dtype=torch.float32)
+    x = rng.normal(size=(n, DIM)).astype(np.float32) + 2.0 * (y @ rng.normal(size=(N_LABELS, DIM)))
+    t = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     return HeadTrainer(train_x=t(x[:200]), train_y=t(y[:200]), val_x=t(x[200:]), val_y=y[200:], test_x=t(x[:10]),
-                       val_ids=np.arange(100).astype(str), test_ids=np.arange(10).astype(str),
                        checkpoint_dir=tmp_path / "ckpt", results_dir=tmp_path / "results", key="k", batch_size=64)
 
 
 def test_head_learns_is_reproducible_and_reuses_its_checkpoint(tmp_path):
-    config = TrainConfig(epochs=8, lr=1e-3, seed=1)
+    config = TrainConfig(epochs=15, lr=1e-2, seed=1)
     trainer = _trainer(tmp_path)
     head, result = trainer.train(config)
     assert result.best_val_micro_f1 > 0.5
-    assert (tmp_path / "ckpt").glob("cnn_head_*.json")
+    assert len(list((tmp_path / "ckpt").glob("cnn_head_*.json"))) == 1
     again = _trainer(tmp_path)  # new object: must reuse the finished checkpoint, same numbers
     head2, result2 = again.train(config)
     assert result2.reused
@@ -158,36 +51,95 @@ def test_head_learns_is_reproducible_and_reuses_its_checkpoint(tmp_path):
     assert result3.history["val_micro_f1"].tolist() == result.history["val_micro_f1"].tolist()
 
 
-def test_head_sweeps_and_curves_are_tidy(tmp_path):
+def test_head_sweeps_losses_and_curves_are_tidy(tmp_path):
     trainer = _trainer(tmp_path)
     base = TrainConfig(epochs=2, lr=1e-3)
     tidy = trainer.sweep("cnn_lr", {"0.001": base, "0.01": TrainConfig(epochs=2, lr=1e-2)}, seeds=(0, 1))
     assert set(tidy["setting"]) == {"0.001", "0.01"} and set(tidy["seed"]) == {0, 1}
     assert set(tidy["metric"]) >= {"micro_f1", "samples_f1", "macro_f1", "exact_match", "hamming_accuracy"}
+    losses = trainer.sweep("cnn_loss", {name: TrainConfig(epochs=2, loss=name) for name in ("bce", "focal")},
+                           seeds=(0,))
+    values = losses[losses.metric == "micro_f1"].set_index("setting")["value"]
+    assert values["bce"] != values["focal"]  # the loss option reaches the training loop
     cut = trainer.cutoff_sweep(base, (0.3, 0.7), seeds=(0,))
     f1 = cut[cut.metric == "micro_f1"].set_index("setting")["value"]
     assert f1["0.3"] != f1["0.7"]
     curves = trainer.epoch_curves(base, seeds=(0, 1))
     assert list(curves.columns) == ["seed", "epoch", "val_micro_f1"] and len(curves) == 4
+    assert "epoch" in cnn_findings.curve_sentence(curves, baseline=0.1)
 
 
 def test_feature_batches_cover_every_row_once():
     x, y = torch.arange(10.0)[:, None], torch.zeros(10, 1)
-    seen = torch.cat([b[0] for b in FeatureBatches(x, y, 3, shuffle=True)]).flatten()
-    assert sorted(seen.tolist()) == list(range(10))
+    batches = FeatureBatches(x, y, 3, shuffle=True)
+    seen = torch.cat([b[0] for b in batches]).flatten()
+    assert sorted(seen.tolist()) == list(range(10)) and len(batches) == 4
 
 
 def test_finetune_rows_subset_and_reductions_text():
     rows = np.arange(100)
     assert len(finetune_rows(rows, 10, 0)) == 10 and np.array_equal(finetune_rows(rows, None, 0), rows)
-    text = describe_reductions(get_profile("cpu").cnn, "cpu")
-    assert "architecture A training rows" in text and "image size" in text
-    assert "reference settings" in describe_reductions(get_profile("full").cnn, "full")
+    text = describe_reductions(get_profile("cpu"), "cnn")
+    assert "scratch_epochs" not in text and "backbones" in text and "image_size" in text
 
 
-def test_performance_row_names_every_metric():
-    y = np.eye(N_LABELS, dtype=np.uint8)[:4]
-    row = performance_row("B", pretrained=False, val_y=y, val_probs=y * 0.9, test_y=None, test_probs=None,
-                          cutoff=0.5, train_time_s=1.0, test_time_s=0.5, size_bytes=2_000_000)
-    assert row["val_micro_f1"] == 1.0 and row["size_mb"] == 2.0 and row["pretrained_weights"] is False
-    assert "test_micro_f1" not in row
+def _outcome(tmp_path):
+    trainer = _trainer(tmp_path)
+    extractor = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(DIM))
+    extractor(torch.zeros(1, 3, 4, 4))
+    ids = np.arange(300).astype(str)
+    features = FeatureSet(ids, np.zeros((300, DIM), np.float32), 2.0, False, tmp_path / "train_feats.npz")
+    test = FeatureSet(ids[:10], np.zeros((10, DIM), np.float32), 0.5, False, tmp_path / "test_feats.npz")
+    outcome = finish_frozen(trainer, TrainConfig(epochs=2), extractor, features, test,
+                            backbone_config={"backbone": "resnet18", "pretrained": False,
+                                             "trained_from_scratch": True, "image_size": 4,
+                                             "preprocessing": "reference"}, name="B: test")
+    return trainer, outcome, (features, test)
+
+
+def test_performance_table_has_the_baseline_first_and_marks_the_extrapolated_row(tmp_path):
+    trainer, outcome, _ = _outcome(tmp_path)
+    Y_train = trainer.train_y.numpy().astype(np.uint8)
+    table = cnn_tables.cnn_performance_table([outcome], Y_train, trainer.val_y, None, reference_train_s=1234.5)
+    assert table.iloc[0]["model"] == BASELINE_NAME
+    assert table.iloc[0]["val_micro_f1"] == pytest.approx(cnn_tables.baseline_scores(Y_train, trainer.val_y)
+                                                         ["micro_f1"])
+    assert table["extrapolated"].iloc[1:].tolist() == [False, True]
+    assert table.iloc[1]["weights"] == "trained from scratch" and "test_micro_f1" not in table
+    assert outcome.train_time_s == pytest.approx(2.0 + outcome.fit.train_time_s)  # extraction counted
+    design = cnn_tables.cnn_design_table([outcome])
+    assert design.iloc[0]["head"].startswith(f"{DIM} -> 256 -> 128 -> 18")
+    found = cnn_findings.what_we_found(table, pd.DataFrame([_throughput(0.3, workers=2)]),
+                                       trainer.epoch_curves(TrainConfig(epochs=2), (0,)), {}, None, False, "recipe")
+    assert "trained from scratch" in found and "trivial baseline" in found and "extrapolated" in found
+
+
+def _throughput(ratio, workers):
+    return {"backbone": "resnet18", "image size (px)": 64, "DataLoader workers": workers, "CPU threads": 2,
+            "bare forward (img/s)": 100.0, "extraction pipeline (img/s)": 100.0 * ratio,
+            "pipeline start-up (s)": 1.5, "pipeline / forward": ratio}
+
+
+def test_throughput_sentence_explains_a_low_ratio():
+    low = cnn_findings.throughput_sentence(pd.DataFrame([_throughput(0.14, workers=2)]))
+    assert "0.14" in low and "bottleneck" in low and "2 DataLoader workers" in low
+    assert "main process" in cnn_findings.throughput_sentence(pd.DataFrame([_throughput(0.2, workers=0)]))
+    assert "keeps up" in cnn_findings.throughput_sentence(pd.DataFrame([_throughput(0.95, workers=2)]))
+
+
+def test_hand_off_writes_a_weights_file_and_a_summary_listing_what_it_wrote(tmp_path):
+    trainer, outcome, features = _outcome(tmp_path)
+    paths = run_paths(tmp_path / "data", tmp_path / "out")
+    n = 300
+    dataset = SimpleNamespace(train=pd.DataFrame({"ImageID": np.arange(n).astype(str)}),
+                              test=pd.DataFrame({"ImageID": np.arange(10).astype(str)}))
+    run = SimpleNamespace(paths=paths, split=(np.arange(200), np.arange(200, 300)), dataset=dataset)
+    path = save_outcome(run, outcome, trainer.val_y, features)
+    summary = load_summary(paths, "cnn")
+    assert summary["weights"] == [str(path.relative_to(paths.out_dir))] and not summary["weights"][0].startswith("/")
+    assert summary["histories"] == ["cnn"] and len(load_history(paths, "cnn")) == 2
+    assert summary["feature_cache"] == ["train_feats.npz", "test_feats.npz"]
+    assert summary["trained_from_scratch"] is True and summary["pretrained"] is False
+    saved = load_weights(path, kind=WEIGHTS_KIND)
+    assert saved.config["backbone_name"] == "resnet18" and saved.config["arch"] == "B"
+    assert set(saved.state_dict) == set(outcome.model.state_dict())

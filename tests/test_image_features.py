@@ -7,14 +7,16 @@ import torch
 from PIL import Image
 from torch import nn
 
+from helpers.core.cache_io import DamagedCacheWarning
 from helpers.core.labels import N_LABELS
 from helpers.data.images import ImageError
-from helpers.models.cnn import FEATURE_DIM
 from helpers.train import image_features as imf
+
+FEATURE_DIM = 16
 
 
 class CountingBackbone(nn.Module):
-    """A stand-in for the frozen ResNet (512-d output) that counts its calls."""
+    """A stand-in for a frozen backbone (FEATURE_DIM-d output) that counts its calls."""
 
     def __init__(self):
         super().__init__()
@@ -39,12 +41,19 @@ def images(tmp_path):
     return folder, ids
 
 
-def _features(images, backbone, tmp_path, **overrides):
-    folder, ids = images
-    kwargs = dict(cache_dir=tmp_path / "cache", image_set="train", size=32, weights="w1", fingerprint="fp",
-                  batch_size=4)
+def _compute(backbone, folder, ids, size=32):
+    """What the notebook passes: the backbone run on the image files, only called on a cache miss."""
+    return lambda: imf.run_on_images(backbone, [folder / i for i in ids], size, batch_size=4)
+
+
+def _features(images, backbone, tmp_path, ids=None, **overrides):
+    folder, all_ids = images
+    ids = all_ids if ids is None else ids
+    kwargs = dict(dim=FEATURE_DIM, cache_dir=tmp_path / "cache", image_set="train", size=32, weights="w1",
+                  fingerprint="fp")
     kwargs.update(overrides)
-    return imf.cached_features(backbone, overrides.pop("ids", ids), folder, **kwargs)
+    compute = backbone if not isinstance(backbone, nn.Module) else _compute(backbone, folder, ids, kwargs["size"])
+    return imf.cached_features(compute, ids, **kwargs)
 
 
 def test_cache_miss_then_hit_returns_the_same_features(images, tmp_path):
@@ -52,7 +61,7 @@ def test_cache_miss_then_hit_returns_the_same_features(images, tmp_path):
     first = _features(images, backbone, tmp_path)
     assert not first.from_cache and backbone.calls == 2  # 6 images, batches of 4
     assert first.features.shape == (6, FEATURE_DIM) and first.features.dtype == np.float32
-    second = _features(images, lambda: pytest.fail("a cache hit must not build the backbone"), tmp_path)
+    second = _features(images, lambda: pytest.fail("a cache hit must not run the backbone"), tmp_path)
     assert second.from_cache and second.path == first.path
     assert np.array_equal(second.features, first.features)
     assert second.extract_s == pytest.approx(first.extract_s)
@@ -71,12 +80,24 @@ def test_cache_with_other_ids_or_fresh_or_corrupt_file_recomputes(images, tmp_pa
     folder, ids = images
     backbone = CountingBackbone()
     first = _features(images, backbone, tmp_path)
-    reordered = imf.cached_features(backbone, ids[::-1], folder, cache_dir=tmp_path / "cache", image_set="train",
-                                    size=32, weights="w1", fingerprint="fp")
+    with pytest.warns(DamagedCacheWarning, match="image IDs"):
+        reordered = _features(images, backbone, tmp_path, ids=ids[::-1])
     assert not reordered.from_cache and np.allclose(reordered.features, first.features[::-1], atol=1e-5)
     assert not _features(images, CountingBackbone(), tmp_path, fresh=True).from_cache
-    first.path.write_bytes(b"garbage")
-    assert not _features(images, CountingBackbone(), tmp_path).from_cache
+    with pytest.raises(ValueError, match="shape"):
+        _features(images, lambda: np.zeros((6, 3)), tmp_path, weights="w9")
+
+
+def test_truncated_cache_is_set_aside_and_recomputed(images, tmp_path):
+    first = _features(images, CountingBackbone(), tmp_path)
+    data = first.path.read_bytes()
+    first.path.write_bytes(data[: len(data) // 2])  # a full disk or a killed sync
+    backbone = CountingBackbone()
+    with pytest.warns(DamagedCacheWarning, match=first.path.name):
+        again = _features(images, backbone, tmp_path)
+    assert not again.from_cache and backbone.calls > 0
+    assert first.path.with_name(first.path.name + ".damaged").exists()
+    assert _features(images, CountingBackbone(), tmp_path).from_cache  # rewritten whole
 
 
 def test_corrupt_image_error_names_the_file(images, tmp_path):
@@ -101,12 +122,12 @@ def test_loader_batches_normalised_images_and_targets(images):
 def test_real_resnet_features_and_throughput(images):
     from torchvision.models import resnet18
 
-    from helpers.models.cnn import feature_extractor
+    from helpers.models.image_models import feature_extractor
 
     folder, ids = images
-    backbone = feature_extractor(resnet18(weights=None))  # same 512-d interface as ResNet-34, cheaper
-    forward = imf.measure_forward_throughput(backbone, 32, n_images=8, batch_size=4)
-    pipeline = imf.measure_feature_throughput(backbone, [folder / i for i in ids], 32, batch_size=4)
-    assert forward > 0 and pipeline > 0
+    backbone = feature_extractor(resnet18(weights=None))
+    pipeline = imf.measure_feature_throughput(backbone, [folder / i for i in ids], 32, batch_size=2)
+    assert set(pipeline) == {"startup_s", "images_per_s"} and pipeline["startup_s"] >= 0
+    assert np.isfinite(pipeline["images_per_s"])  # steady state measured over the batches after the first
     out = imf.run_on_images(backbone, [folder / i for i in ids], 32, batch_size=4)
-    assert out.shape == (6, FEATURE_DIM) and np.isfinite(out).all()
+    assert out.shape == (6, 512) and np.isfinite(out).all()

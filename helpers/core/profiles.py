@@ -41,6 +41,15 @@ class LstmSettings:
     final_max_epochs: int = 30  # final model: early stopping on validation micro-F1
     patience: int = 5
     batch_size: int = 128  # small batches learn more per epoch; the speed benchmark uses 512
+    lr: float = 1e-3  # Adam; the reference LSTM's learning rate (every run but the learning-rate ablation)
+    cutoff: float = 0.5  # probability cut-off of the reference LSTM
+    # the ablation grids (the reference's values); each holds the reference setting, which the others are compared to
+    ablation_architectures: tuple[str, ...] = ("standard", "bidirectional", "two_layers", "bidirectional_first_last")
+    ablation_cutoffs: tuple[float, ...] = (0.25, 0.5, 0.75)
+    ablation_learning_rates: tuple[float, ...] = (0.1, 0.01, 0.001)
+    ablation_embed_dims: tuple[int, ...] = (32, 64, 128)
+    ablation_hidden_dims: tuple[int, ...] = (64, 128, 256)
+    ablation_text_variants: tuple[str, ...] = ("standard", "stopwords", "nostem", "lemma")  # notebook 02's encodings
 
 
 @dataclass(frozen=True)
@@ -57,8 +66,19 @@ class CnnSettings:
     head_batch_size: int = 256  # architecture B head on cached features
     num_workers: int = 2
     reference_timing_rows: int = 256  # images timed for the "backbone every epoch" estimate
-    throughput_images: int = 200  # images for the forward vs extraction throughput measurement
+    throughput_images: int = 512  # images for the forward vs extraction throughput measurement (several batches)
     require_pretrained: bool = True  # full profile stops when ImageNet weights cannot be loaded
+    # backbone comparison (notebook 03, helpers.bench): registry names, and the training rows its heads learn from
+    backbones: tuple[str, ...] = ("resnet34", "resnet50", "efficientnet_b3", "regnet_y_3_2gf", "convnext_tiny")
+    backbone_max_rows: int | None = None  # None: every training row
+    losses: tuple[str, ...] = ("bce", "focal", "asymmetric")  # loss comparison of the head (bce: the reference)
+    # without pretrained weights (smoke / cpu offline): a small ResNet trained from scratch (helpers.train.cnn_scratch)
+    scratch_image_size: int = 64
+    scratch_widths: tuple[int, ...] = (32, 64, 128, 256)
+    scratch_epochs: int = 15
+    scratch_lr: float = 3e-3  # AdamW peak learning rate of the one-cycle schedule
+    scratch_weight_decay: float = 0.05
+    scratch_batch_size: int = 64
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,13 @@ class FusionSettings:
     logistic_C: float = 1.0  # inverse L2 strength of the learned (logistic) fusion
     gallery_size: int = 8  # validation examples in fig22
     caption_examples: int = 6  # rows of fig19
+    bootstrap_samples: int = 1000  # paired-bootstrap resamples of the validation rows per interval
+    joint_fusions: tuple[str, ...] = ("concat", "gated")  # joint image-caption models (helpers.models.joint)
+    joint_width: int = 128  # each branch's output size in the joint model
+    joint_epochs: int = 20  # cap; early stopping on validation micro-F1 picks the epoch
+    joint_patience: int = 3
+    joint_lr: float = 1e-3
+    joint_batch_size: int = 128
 
 
 @dataclass(frozen=True)
@@ -90,9 +117,12 @@ PROFILES: dict[str, Profile] = {
         cnn=CnnSettings(
             image_size=32, head_epochs=3, experiment_epochs=2, seeds=(0,), finetune_epochs=1,
             finetune_image_size=32, finetune_max_rows=32, finetune_val_rows=16, batch_size=32, num_workers=0,
-            reference_timing_rows=8, throughput_images=8, require_pretrained=False,
+            reference_timing_rows=8, throughput_images=16, require_pretrained=False,
+            backbones=("resnet18", "mobilenet_v3_small"), backbone_max_rows=64, scratch_image_size=32,
+            scratch_widths=(8, 16, 32, 64), scratch_epochs=2, scratch_batch_size=32,
         ),
-        fusion=FusionSettings(folds=2, gallery_size=4, caption_examples=3),
+        fusion=FusionSettings(folds=2, gallery_size=4, caption_examples=3, bootstrap_samples=200, joint_width=16,
+                              joint_epochs=2, joint_patience=1),
     ),
     "cpu": Profile(
         name="cpu",
@@ -103,8 +133,10 @@ PROFILES: dict[str, Profile] = {
             image_size=64, head_epochs=120, experiment_epochs=30, seeds=(0, 1), finetune_epochs=3,
             finetune_image_size=64, finetune_max_rows=1000, finetune_val_rows=500, batch_size=64, num_workers=2,
             head_batch_size=512,
-            reference_timing_rows=64, throughput_images=64, require_pretrained=False,
+            reference_timing_rows=64, throughput_images=256, require_pretrained=False,
+            backbones=("mobilenet_v3_small", "resnet18", "efficientnet_b0"), backbone_max_rows=1200,
         ),
+        fusion=FusionSettings(joint_epochs=12, joint_patience=2, joint_batch_size=256),  # joint: ~1 min on 2 cores
     ),
     "full": Profile(name="full", demo=DemoDataSize(n_train=30000, n_test=10000)),
 }

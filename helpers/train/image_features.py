@@ -1,14 +1,15 @@
-"""Images to tensors fast, frozen-backbone features computed once and cached on disk, throughput measurements.
+"""Image files to tensors, frozen-backbone features computed once and cached on disk, throughput measurements.
 
-The cache holds one file per (image set, image size, backbone weights, data fingerprint), so
-changing any of them is a miss and recomputes; a file whose image IDs do not match the request
-is recomputed too. Files are .npz (IDs + float32 features + extraction seconds), written
-atomically and read without unpickling.
+The cache holds one file per (image set, image size, backbone and weights, preprocessing, data
+fingerprint), so changing any of them is a miss and recomputes; a file whose image IDs or shape do not
+match the request is recomputed too. Files are .npz (IDs + float32 features + extraction seconds),
+written atomically and read without unpickling through helpers.core.cache_io.read_cached, so a damaged
+file is set aside with a warning naming it and the features are computed again.
 """
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,42 +20,56 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from helpers.core.atomic_io import atomic_path
+from helpers.core.cache_io import read_cached
 from helpers.core.console import headless as is_headless
 from helpers.core.labels import N_LABELS
-from helpers.data.images import load_rgb_resized
-from helpers.models.cnn import FEATURE_DIM, Precision, image_transform, inference_precision
+from helpers.data.images import load_rgb, load_rgb_resized
+from helpers.models.image_models import (
+    Precision,
+    check_preprocessing,
+    choose_precision,
+    image_transform,
+    loader_options,
+)
 
 
 class ImageRows(Dataset):
-    """(image tensor, 0/1 target row) per image file; targets default to zeros (test images)."""
+    """(image tensor, 0/1 target row) per image file; targets default to zeros (test images).
+
+    "reference" preprocessing stretches every image to size x size while decoding (fast draft decode);
+    "weights" keeps the aspect ratio and lets the weights' transform resize and crop.
+    """
 
     def __init__(self, paths: Sequence[str | Path], size: int, targets: np.ndarray | None = None,
-                 augment: bool = False):
+                 augment: bool = False, preprocessing: str = "reference"):
         self.paths = [Path(p) for p in paths]
         self.size = size
+        self.stretch = check_preprocessing(preprocessing) == "reference" or augment
         self.targets = None if targets is None else torch.as_tensor(np.asarray(targets), dtype=torch.float32)
-        self.transform = image_transform(size, augment=augment)
+        self.transform = image_transform(size, preprocessing, augment=augment)
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = load_rgb_resized(self.paths[i], self.size)  # raises ImageError naming the file
+        path = self.paths[i]  # both loaders raise ImageError naming the file
+        image = load_rgb_resized(path, self.size) if self.stretch else load_rgb(path)
         target = self.targets[i] if self.targets is not None else torch.zeros(N_LABELS)
         return self.transform(image), target
 
 
 def image_loader(paths: Sequence[str | Path], size: int, targets: np.ndarray | None = None, *, batch_size: int = 64,
                  num_workers: int = 0, augment: bool = False, shuffle: bool = False,
-                 device: torch.device | str = "cpu") -> DataLoader:
-    """DataLoader of (images, targets) batches: decoding in worker processes, pinned memory on a GPU.
+                 device: torch.device | str = "cpu", preprocessing: str = "reference",
+                 reused: bool = False) -> DataLoader:
+    """DataLoader of (images, targets) batches: decoding in worker processes; on a GPU pinned memory, and
+    persistent workers for a loader iterated every epoch (reused=True).
 
     Shuffling and augmentation draw from torch's global generator, which helpers.train.fit.fit
     reseeds every epoch, so runs are reproducible.
     """
-    return DataLoader(ImageRows(paths, size, targets, augment), batch_size=batch_size, shuffle=shuffle,
-                      num_workers=num_workers, pin_memory=torch.device(device).type == "cuda",
-                      persistent_workers=False)
+    return DataLoader(ImageRows(paths, size, targets, augment, preprocessing), batch_size=batch_size,
+                      shuffle=shuffle, **loader_options(device, num_workers, reused=reused))
 
 
 def prepare_for_inference(model: nn.Module, device: torch.device | str, precision: Precision) -> nn.Module:
@@ -70,11 +85,12 @@ def _inputs(images: torch.Tensor, device: torch.device | str, precision: Precisi
 @torch.inference_mode()
 def run_on_images(model: nn.Module, paths: Sequence[str | Path], size: int, *, batch_size: int = 64,
                   num_workers: int = 0, device: torch.device | str = "cpu", precision: Precision | None = None,
-                  desc: str = "images") -> np.ndarray:
+                  desc: str = "images", preprocessing: str = "reference") -> np.ndarray:
     """model(images) for every image file, in order, as float32 (n, outputs): batched, AMP where it pays."""
-    precision = precision or inference_precision(device)
+    precision = precision or choose_precision(device)
     model = prepare_for_inference(model, device, precision)
-    loader = image_loader(paths, size, batch_size=batch_size, num_workers=num_workers, device=device)
+    loader = image_loader(paths, size, batch_size=batch_size, num_workers=num_workers, device=device,
+                          preprocessing=preprocessing)
     headless = is_headless()
     outputs = []
     for images, _ in tqdm(loader, desc=desc, unit="batch", disable=headless or len(loader) < 5, mininterval=2.0):
@@ -88,7 +104,7 @@ class FeatureSet:
     """Backbone features of one image set, in the order of image_ids."""
 
     image_ids: np.ndarray
-    features: np.ndarray  # (n, 512) float32
+    features: np.ndarray  # (n, feature dimension) float32
     extract_s: float  # seconds the extraction took when it was computed (also when loaded from the cache)
     from_cache: bool
     path: Path
@@ -99,60 +115,72 @@ class FeatureSet:
 
 
 def feature_cache_path(cache_dir: str | Path, image_set: str, size: int, weights: str, fingerprint: str) -> Path:
-    """One file per (image set, image size, weights, data): any change is a different file."""
+    """One file per (image set, image size, backbone + weights + preprocessing tag, data): any change is a new file."""
     return Path(cache_dir) / f"{image_set}_{size}px_{weights}_{fingerprint}.npz"
 
 
-def _read_cache(path: Path, image_ids: Sequence[str]) -> tuple[np.ndarray, float] | None:
-    try:
+def _cache_reader(image_ids: Sequence[str], dim: int) -> Callable[[Path], tuple[np.ndarray, float]]:
+    expected_ids = np.asarray(image_ids, dtype=str)
+
+    def read(path: Path) -> tuple[np.ndarray, float]:
         with np.load(path, allow_pickle=False) as data:
             ids, features, seconds = data["image_ids"], data["features"], float(data["extract_s"])
-    except (OSError, ValueError, KeyError):
-        return None  # unreadable or from an older layout: recompute
-    if len(ids) != len(image_ids) or not np.array_equal(ids, np.asarray(image_ids, dtype=str)):
-        return None
-    if features.shape != (len(image_ids), FEATURE_DIM):
-        return None
-    return features.astype(np.float32), seconds
+        if len(ids) != len(expected_ids) or not np.array_equal(ids, expected_ids):
+            raise ValueError("its image IDs are not those of this data set")
+        if features.shape != (len(expected_ids), dim):
+            raise ValueError(f"features of shape {features.shape}, expected ({len(expected_ids)}, {dim})")
+        return features.astype(np.float32), seconds
+
+    return read
 
 
 def cached_features(
-    backbone: nn.Module | Callable[[], nn.Module], image_ids: Sequence[str], images_dir: str | Path, *,
-    cache_dir: str | Path, image_set: str, size: int, weights: str, fingerprint: str, batch_size: int = 64,
-    num_workers: int = 0, device: torch.device | str = "cpu", fresh: bool = False,
+    compute: Callable[[], np.ndarray], image_ids: Sequence[str], *, dim: int, cache_dir: str | Path, image_set: str,
+    size: int, weights: str, fingerprint: str, fresh: bool = False,
 ) -> FeatureSet:
-    """512-d backbone features for the images, read from the cache or computed once and cached.
+    """(n, dim) backbone features for the images, read from the cache or computed once by compute() and cached.
 
-    backbone: the frozen feature extractor (helpers.models.cnn.feature_extractor), or a function
-    returning it, so that a cache hit does not need to build it.
+    compute runs the frozen backbone (helpers.train.image_features.run_on_images on the image files, or
+    features_from_tensor on decoded images); it is only called on a cache miss.
     """
     image_ids = [str(i) for i in image_ids]
-    path = feature_cache_path(cache_dir, image_set, size, weights, fingerprint)
-    if path.exists() and not fresh:
-        cached = _read_cache(path, image_ids)
-        if cached is not None:
-            return FeatureSet(np.asarray(image_ids, dtype=str), cached[0], cached[1], True, path)
-    model = backbone() if not isinstance(backbone, nn.Module) else backbone
-    start = time.perf_counter()
-    features = run_on_images(model, [Path(images_dir) / i for i in image_ids], size, batch_size=batch_size,
-                             num_workers=num_workers, device=device, desc=f"{image_set} features")
-    seconds = time.perf_counter() - start
-    if features.shape != (len(image_ids), FEATURE_DIM):
-        raise ValueError(f"the backbone produced features of shape {features.shape}, expected "
-                         f"({len(image_ids)}, {FEATURE_DIM}); pass helpers.models.cnn.feature_extractor(resnet)")
     ids = np.asarray(image_ids, dtype=str)
+    path = feature_cache_path(cache_dir, image_set, size, weights, fingerprint)
+    cached = None if fresh else read_cached(path, _cache_reader(image_ids, dim), "cached image features")
+    if cached is not None:
+        return FeatureSet(ids, cached[0], cached[1], True, path)
+    start = time.perf_counter()
+    features = np.asarray(compute(), dtype=np.float32)
+    seconds = time.perf_counter() - start
+    if features.shape != (len(image_ids), dim):
+        raise ValueError(f"the backbone produced features of shape {features.shape}, expected "
+                         f"({len(image_ids)}, {dim}); pass the frozen extractor "
+                         "(helpers.models.image_models.feature_extractor)")
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez(handle, image_ids=ids, features=features.astype(np.float32), extract_s=np.float64(seconds),
+            np.savez(handle, image_ids=ids, features=features, extract_s=np.float64(seconds),
                      size=np.int64(size), weights=np.asarray(weights))
     return FeatureSet(ids, features, seconds, False, path)
+
+
+@torch.inference_mode()
+def features_from_tensor(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], *,
+                         device: torch.device | str = "cpu") -> np.ndarray:
+    """model(images) for already-decoded image batches (helpers.train.image_tensors), as float32 (n, outputs)."""
+    precision = choose_precision(device)
+    model = prepare_for_inference(model, device, precision)
+    outputs = []
+    for images, _ in batches:
+        with precision.autocast():
+            outputs.append(model(_inputs(images, device, precision)).float().cpu())
+    return torch.cat(outputs).numpy() if outputs else np.zeros((0, 0), dtype=np.float32)
 
 
 @torch.inference_mode()
 def measure_forward_throughput(model: nn.Module, size: int, *, n_images: int = 200, batch_size: int = 32,
                                device: torch.device | str = "cpu", precision: Precision | None = None) -> float:
     """Images per second of the bare model on random tensors already in memory (the upper bound)."""
-    precision = precision or inference_precision(device)
+    precision = precision or choose_precision(device)
     model = prepare_for_inference(model, device, precision)
     batch = _inputs(torch.randn(batch_size, 3, size, size), device, precision)
     with precision.autocast():
@@ -167,18 +195,34 @@ def measure_forward_throughput(model: nn.Module, size: int, *, n_images: int = 2
     return done / (time.perf_counter() - start)
 
 
+@torch.inference_mode()
 def measure_feature_throughput(model: nn.Module, paths: Sequence[str | Path], size: int, *, batch_size: int = 32,
                                num_workers: int = 0, device: torch.device | str = "cpu",
-                               precision: Precision | None = None) -> float:
-    """Images per second of the whole extraction: decode + resize + normalise + model, as cached_features runs it."""
-    precision = precision or inference_precision(device)
+                               precision: Precision | None = None,
+                               preprocessing: str = "reference") -> dict[str, float]:
+    """The whole extraction (decode + resize + normalise + model, as cached_features runs it), timed in two parts:
+    `startup_s` until the first batch is done (DataLoader workers starting, first decodes) and `images_per_s`
+    over the batches after it (the steady state, which is what a long extraction runs at)."""
+    precision = precision or choose_precision(device)
+    model = prepare_for_inference(model, device, precision)
     measure_forward_throughput(model, size, n_images=1, batch_size=min(4, batch_size), device=device,
                                precision=precision)  # the same warm-up as the bare measurement
+    loader = image_loader(paths, size, batch_size=batch_size, num_workers=num_workers, device=device,
+                          preprocessing=preprocessing)
     start = time.perf_counter()
-    run_on_images(model, paths, size, batch_size=batch_size, num_workers=num_workers, device=device,
-                  precision=precision, desc="throughput")
-    _sync(device)
-    return len(paths) / (time.perf_counter() - start)
+    first_done, first_n, done = None, 0, 0
+    for images, _ in loader:
+        with precision.autocast():
+            model(_inputs(images, device, precision))
+        _sync(device)
+        done += len(images)
+        if first_done is None:
+            first_done, first_n = time.perf_counter(), done
+    end = time.perf_counter()
+    if first_done is None:
+        return {"startup_s": 0.0, "images_per_s": float("nan")}
+    steady = (done - first_n) / (end - first_done) if done > first_n else done / (end - start)
+    return {"startup_s": first_done - start, "images_per_s": steady}
 
 
 def _sync(device: torch.device | str) -> None:
