@@ -151,8 +151,12 @@ def test_length_buckets_cover_every_row_once_and_trim():
         LengthBuckets(tokens, torch.zeros(1000, dtype=torch.long), batch_size=64)
 
 
-def test_throughput_measurement_restores_the_thread_count():
+def test_throughput_counts_every_sample_of_every_epoch_and_restores_threads(monkeypatch):
+    import helpers.models.lstm as lstm_module
+
+    clock = iter([100.0, 104.0])  # the timed part takes 4 "seconds" on this fake clock
+    monkeypatch.setattr(lstm_module.time, "perf_counter", lambda: next(clock))
     before = torch.get_num_threads()
-    rate = measure_train_throughput(SMALL, vocab_size=50, n_rows=256, batch_size=128, epochs=1, threads=2)
-    assert np.isfinite(rate) and rate > 0
+    rate = measure_train_throughput(SMALL, vocab_size=50, n_rows=256, batch_size=128, epochs=2, threads=1)
+    assert rate == pytest.approx(2 * 256 / 4.0)
     assert torch.get_num_threads() == before

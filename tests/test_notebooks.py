@@ -180,7 +180,8 @@ def test_smoke_notebooks_are_quiet(smoke_run):
         text = _outputs_text(out / "executed" / f"{name}.ipynb")
         assert "PosixPath(" not in text, f"{name}: a bare path echo"
         assert " 0/" not in text or "%|" not in text, f"{name}: a progress bar left in the notebook"
-        assert text.count("pretrained weights are not available") <= 1, f"{name}: offline warning repeated"
+        assert text.count("PretrainedWeightsWarning") <= 1, f"{name}: offline-weights warning repeated"
+        assert "Downloading" not in text, f"{name}: a download line (tests never reach the network)"
         epoch_lines = [line for line in text.splitlines() if " epoch " in line and "/" in line]
         assert len(epoch_lines) <= 40, f"{name}: {len(epoch_lines)} epoch log lines"
 

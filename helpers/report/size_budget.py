@@ -1,9 +1,11 @@
-"""Size budget of the whole predictor: everything needed to label a new image and caption.
+"""Size budget of the whole predictor: everything needed to label a new image and caption (table21).
 
-The assignment caps the stored model at 100 MB. Each component (weight files listed in the model
-summaries, parts counted only in a summary's size_bytes such as a cached pretrained backbone,
-and the fusion parameters) is shown at float32 and float16; floating tensors can be stored in
-half precision with `to_half` and loaded back to float32 for computing.
+The assignment caps the stored model at 100 MB. Each component is shown at float32 and float16:
+the weights files the model notebooks list in their summaries (read with
+helpers.models.weights_file.load_weights, split by top-level module), a pretrained backbone that is
+not in those files but stored in torchvision's cache (the part of a summary's size_bytes the files
+do not hold), and the fusion parameters. Floating tensors can be stored in half precision
+(helpers.models.size.to_half) and loaded back to float32 for computing.
 """
 from __future__ import annotations
 
@@ -14,57 +16,20 @@ from typing import Any
 import pandas as pd
 import torch
 
+from helpers.models.size import MB, tensor_bytes
+from helpers.models.weights_file import load_weights
+
 BUDGET_MB = 100.0
-MB = 1_000_000  # decimal megabytes, as file managers and the assignment count them
-
-
-def to_half(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Copy of a state_dict with every floating tensor in float16 (integer buffers unchanged)."""
-    return {k: v.half() if torch.is_floating_point(v) else v for k, v in state_dict.items()}
-
-
-def to_float(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Copy of a state_dict with every floating tensor back in float32 (to load into a model)."""
-    return {k: v.float() if torch.is_floating_point(v) else v for k, v in state_dict.items()}
-
-
-def tensor_bytes(state_dict: Mapping[str, torch.Tensor], half: bool = False) -> int:
-    """Bytes of the tensors' data, floating tensors counted at float32 (or float16 when half)."""
-    total = 0
-    for value in state_dict.values():
-        if not torch.is_tensor(value):
-            continue
-        if torch.is_floating_point(value):
-            total += value.numel() * (2 if half else 4)
-        else:
-            total += value.numel() * value.element_size()
-    return total
-
-
-def _state_of(obj: Any) -> dict[str, torch.Tensor] | None:
-    """The tensors of a saved object: a state_dict, or a checkpoint of helpers.train.fit.fit."""
-    if isinstance(obj, Mapping):
-        for key in ("best_model", "model", "state_dict"):
-            if isinstance(obj.get(key), Mapping):
-                return _state_of(obj[key])
-        tensors = {k: v for k, v in obj.items() if torch.is_tensor(v)}
-        return tensors or None
-    return None
+BACKBONE_ROW = "pretrained backbone (stored in torchvision's cache, not in the weights file)"
 
 
 def file_components(path: str | Path) -> list[dict[str, Any]]:
-    """Sizes of one stored file: a tensor file split by top-level module (e.g. backbone, head, embedding),
-    each at float32 / float16; any other file as it is on disk."""
+    """Sizes of one weights file, split by top-level module (e.g. backbone, head, embedding), at float32 / float16."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} is listed as model weights but does not exist: rerun the notebook "
                                 "that trained this model (same OUT_DIR)")
-    state = None
-    if path.suffix in (".pt", ".pth", ".bin"):
-        state = _state_of(torch.load(path, map_location="cpu", weights_only=True))
-    if state is None:
-        size = path.stat().st_size
-        return [{"component": path.name, "parameters": 0, "float32_bytes": size, "float16_bytes": size}]
+    state = load_weights(path).state_dict
     groups: dict[str, dict[str, torch.Tensor]] = {}
     for key, value in state.items():
         groups.setdefault(key.split(".", 1)[0] if "." in key else "", {})[key] = value
@@ -86,8 +51,8 @@ def size_budget(summaries: Mapping[str, Mapping[str, Any]], out_dir: str | Path,
 
     summaries: {model: summary} with `weights` (paths, absolute or relative to out_dir; a listed
     <stem>_fp16 copy of a listed file is not counted twice) and `size_bytes`; when size_bytes
-    exceeds what the listed files hold (e.g. a frozen pretrained backbone kept in torchvision's
-    cache), the rest is a row of its own, counted as float32 parameters.
+    exceeds what the listed files hold (a frozen pretrained backbone kept in torchvision's cache),
+    the rest is a row of its own, counted as float32 parameters.
     extra: {component: number of float parameters}, such as the fusion's.
     """
     rows = []
@@ -103,8 +68,8 @@ def size_budget(summaries: Mapping[str, Mapping[str, Any]], out_dir: str | Path,
                 rows.append({"model": model, **row})
         rest = int(summary.get("size_bytes", 0)) - counted
         if rest > 0:
-            rows.append({"model": model, "component": "counted only in size_bytes (e.g. pretrained backbone)",
-                         "parameters": rest // 4, "float32_bytes": rest, "float16_bytes": rest // 2})
+            rows.append({"model": model, "component": BACKBONE_ROW, "parameters": rest // 4, "float32_bytes": rest,
+                         "float16_bytes": rest // 2})
     for name, n_params in (extra or {}).items():
         rows.append({"model": "fusion", "component": name, "parameters": int(n_params),
                      "float32_bytes": 4 * int(n_params), "float16_bytes": 2 * int(n_params)})
@@ -115,12 +80,27 @@ def size_budget(summaries: Mapping[str, Mapping[str, Any]], out_dir: str | Path,
 
 
 def with_total(table: pd.DataFrame, budget_mb: float = BUDGET_MB) -> pd.DataFrame:
-    """The budget table plus a total row and whether each precision fits under the budget."""
+    """The budget table plus one total row (everything needed to predict)."""
     total = {"model": "total", "component": f"everything needed to predict (budget {budget_mb:g} MB)",
              "parameters": int(table["parameters"].sum()), "float32_MB": float(table["float32_MB"].sum()),
              "float16_MB": float(table["float16_MB"].sum())}
-    out = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
-    out["fits_budget_float32"] = out["float32_MB"] < budget_mb
-    out["fits_budget_float16"] = out["float16_MB"] < budget_mb
-    return out
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
 
+
+def budget_sentence(table: pd.DataFrame, budget_mb: float = BUDGET_MB) -> str:
+    """Whether the total fits the budget at each precision (from a with_total table)."""
+    total = table[table["model"] == "total"].iloc[0]
+
+    def verdict(mb: float) -> str:
+        return f"{mb:.3g} MB, {'within' if mb < budget_mb else 'OVER'} the {budget_mb:g} MB budget"
+
+    return (f"Everything needed to predict takes {verdict(float(total['float32_MB']))} at float32 and "
+            f"{verdict(float(total['float16_MB']))} at float16.")
+
+
+def backbone_rows(budget: pd.DataFrame, feature_model: str, for_model: str) -> pd.DataFrame:
+    """The rows of `feature_model` that compute image features (components naming a backbone), listed under
+    `for_model`: a model trained on cached features (the joint model) needs that backbone to predict."""
+    rows = budget[budget["model"] == feature_model]
+    backbone = rows[rows["component"].str.contains("backbone")]
+    return (backbone if len(backbone) else rows).assign(model=for_model)

@@ -1,0 +1,125 @@
+"""A joint image-caption model: one network on both inputs, trained end to end with one loss.
+
+Image branch: the frozen backbone's cached 512-d features (notebook 03's feature files) -> Linear ->
+ReLU -> dropout. Caption branch: the caption LSTM encoder of helpers.models.lstm (embedding + LSTM,
+read at each caption's last real token, so padding never feeds the output) in the shape of notebook
+04's final LSTM, whose per-label heads become a projection to the branch width; its embedding and
+LSTM can start from that trained model (`init_caption_branch`). Fusion modules (`FUSIONS`):
+
+- concat: [image; caption] -> Linear -> ReLU -> dropout -> Linear(18): an MLP over both branches;
+- gated:  each branch predicts 18 logits, and a learned gate g = sigmoid(Linear([image; caption]))
+          (per example and per label) mixes them: g·image_logits + (1 − g)·caption_logits.
+
+A cross-attention of caption tokens over the backbone's spatial feature map is not offered: the
+feature cache holds pooled 512-d vectors only (a 7x7x512 map per image at 224 px would be 49 times
+the cache, about 3 GB in float32 for 30,000 images).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+from torch import nn
+
+from helpers.core.labels import N_LABELS
+from helpers.models.lstm import CaptionLSTM, LstmConfig
+
+FUSIONS = ("concat", "gated")
+
+
+@dataclass(frozen=True)
+class JointConfig:
+    """Everything needed to rebuild a joint model (stored in its weights file)."""
+
+    vocab_size: int
+    fusion: str = "concat"  # one of FUSIONS
+    image_dim: int = 512  # backbone feature size (ResNet-34: 512)
+    width: int = 128  # each branch's output size
+    embed_dim: int = 128  # caption branch: the reference LSTM's shape unless given (see joint_config_for)
+    lstm_hidden: int = 256
+    num_layers: int = 1
+    bidirectional: bool = False
+    readout: str = "last"
+    dropout: float = 0.3
+    n_labels: int = N_LABELS
+
+    def __post_init__(self) -> None:
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, not {self.fusion!r}")
+
+    def lstm_config(self) -> LstmConfig:
+        """The caption branch: the reference LSTM's shape, its heads projecting to the branch width."""
+        return replace(LstmConfig(), embed_dim=self.embed_dim, hidden_dim=self.lstm_hidden, num_layers=self.num_layers,
+                       bidirectional=self.bidirectional, readout=self.readout, dropout=self.dropout,
+                       n_labels=self.width)
+
+
+class JointModel(nn.Module):
+    """forward(image_features (n, 512), tokens (n, L) post-padded, lengths (n,)) -> logits (n, 18)."""
+
+    def __init__(self, config: JointConfig):
+        super().__init__()
+        self.config = config
+        self.image = nn.Sequential(nn.Linear(config.image_dim, config.width), nn.ReLU(), nn.Dropout(config.dropout))
+        self.caption = CaptionLSTM(config.vocab_size, config.lstm_config())
+        both = 2 * config.width
+        if config.fusion == "concat":
+            self.fuse = nn.Sequential(nn.Linear(both, config.width), nn.ReLU(), nn.Dropout(config.dropout),
+                                      nn.Linear(config.width, config.n_labels))
+        else:
+            self.image_logits = nn.Linear(config.width, config.n_labels)
+            self.caption_logits = nn.Linear(config.width, config.n_labels)
+            self.gate = nn.Linear(both, config.n_labels)
+
+    def branches(self, image_features: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(image branch, caption branch) outputs, each (n, width)."""
+        return self.image(image_features), torch.relu(self.caption(tokens, lengths))
+
+    def forward(self, image_features: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        image, caption = self.branches(image_features, tokens, lengths)
+        both = torch.cat([image, caption], dim=1)
+        if self.config.fusion == "concat":
+            return self.fuse(both)
+        gate = torch.sigmoid(self.gate(both))
+        return gate * self.image_logits(image) + (1 - gate) * self.caption_logits(caption)
+
+    @torch.inference_mode()
+    def gate_values(self, image_features: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The gated model's weight of the image branch per example and label (n, 18)."""
+        if self.config.fusion != "gated":
+            raise ValueError("only a gated joint model has gate values")
+        image, caption = self.branches(image_features, tokens, lengths)
+        return torch.sigmoid(self.gate(torch.cat([image, caption], dim=1)))
+
+
+def build_joint(config: JointConfig | dict[str, Any], seed: int = 0) -> JointModel:
+    """A freshly initialised joint model from its config (a JointConfig or the dict stored in a weights file)."""
+    if isinstance(config, dict):
+        config = JointConfig(**config)
+    torch.manual_seed(seed)
+    return JointModel(config)
+
+
+def joint_config_for(lstm_config: dict[str, Any], fusion: str, width: int, image_dim: int) -> JointConfig:
+    """A joint config for image features of `image_dim` values whose caption branch has the shape of a
+    trained LSTM (its weights file's config)."""
+    return JointConfig(vocab_size=int(lstm_config["vocab_size"]), fusion=fusion, width=width, image_dim=image_dim,
+                       embed_dim=int(lstm_config["embed_dim"]), lstm_hidden=int(lstm_config["hidden_dim"]),
+                       num_layers=int(lstm_config["num_layers"]), bidirectional=bool(lstm_config["bidirectional"]),
+                       readout=str(lstm_config["readout"]))
+
+
+def init_caption_branch(model: JointModel, lstm_state: dict[str, torch.Tensor]) -> None:
+    """Copy a trained CaptionLSTM's embedding and LSTM weights into the caption branch (its heads stay fresh)."""
+    encoder = {k: v.float() if v.is_floating_point() else v for k, v in lstm_state.items()
+               if not k.startswith("heads.")}
+    advice = "build the joint config with joint_config_for(the LSTM's config)"
+    try:
+        missing, unexpected = model.caption.load_state_dict(encoder, strict=False)
+    except RuntimeError as error:  # same names, other shapes
+        raise ValueError(f"the trained LSTM does not fit the caption branch ({error}); {advice}") from None
+    if unexpected or any(not k.startswith("heads.") for k in missing):
+        raise ValueError(f"the trained LSTM does not fit the caption branch (missing {missing}, unexpected "
+                         f"{unexpected}); {advice}")
