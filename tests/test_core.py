@@ -138,8 +138,8 @@ def test_weights_file_round_trip_and_errors(tmp_path):
 
 def test_reductions_are_derived_from_the_settings():
     cpu = describe_reductions(get_profile("cpu"), "cnn")
-    assert f"`image_size`: **{get_profile('cpu').cnn.image_size}** (full profile: {get_profile('full').cnn.image_size})" \
-        in cpu
+    cpu_size, full_size = get_profile("cpu").cnn.image_size, get_profile("full").cnn.image_size
+    assert f"`image_size`: **{cpu_size}** (full profile: {full_size})" in cpu
     assert "everywhere" in describe_reductions(get_profile("full"), "lstm")
 
 

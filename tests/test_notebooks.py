@@ -63,14 +63,15 @@ EXPECTED_FIGURES = [
     "fig12_lstm_hidden_dim", "fig14_lstm_preprocessing",
     "fig15_cnn_learning_rate", "fig16_cnn_cutoff", "fig17_cnn_optimizer", "fig18_cnn_epochs",
     "fig19_caption_examples", "fig20_per_label_f1", "fig21_training_curves", "fig22_prediction_gallery",
-    "fig23_precision_recall", "fig24_label_cooccurrence", "fig25_cnn_architectures", "fig30_lstm_learning_curves",
+    "fig23_precision_recall", "fig24_label_cooccurrence", "fig25_cnn_architectures", "fig26_cnn_loss",
+    "fig27_cnn_backbones", "fig30_lstm_learning_curves", "fig42_predictor_examples",
     "fig40_lambda_sweep", "fig41_fusion_methods",
 ]
 EXPECTED_TABLES = [
     "table01_label_meanings", "table02_preprocessing_examples", "table03_lstm_sizes", "table04_dictionary_sizes",
     "table05_lambda_sweep", "table06_cnn_design", "table07_cnn_performance", "table08_lstm_design",
     "table09_lstm_performance", "table10_ensemble_performance", "table11_fusion_methods",
-    "table20_per_label_metrics", "table21_size_budget", "table22_test_scores",
+    "table20_per_label_metrics", "table21_size_budget", "table22_test_scores", "table27_cnn_backbones",
     "table30_lstm_ablation_architecture", "table31_lstm_ablation_cutoff", "table32_lstm_ablation_learning_rate",
     "table33_lstm_ablation_embedding_dim", "table34_lstm_ablation_hidden_dim", "table35_lstm_ablation_preprocessing",
     "table36_lstm_ablation_summary",

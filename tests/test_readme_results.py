@@ -15,7 +15,8 @@ def fake_run(out):
         "profile": "cpu", "seed": 0, "data_dir": "/x/data/demo-6000-2000", "total_s": 600.0,
         "notebooks": {"01_eda": 30.0, "05_ensembling": 570.0}, "finished": "2026-12-01 10:00 UTC",
         "machine": {"cpu": "Test CPU", "cores": 2, "python": "3.11.7", "torch": "2.14.1", "gpu": None}}))
-    (out / "figures" / "table10_ensemble_performance.md").write_text("| model | micro_f1 |\n| --- | --- |\n| x | 0.8 |\n")
+    table = "| model | micro_f1 |\n| --- | --- |\n| x | 0.8 |\n"
+    (out / "figures" / "table10_ensemble_performance.md").write_text(table)
 
 
 def test_block_holds_the_runs_numbers(tmp_path):

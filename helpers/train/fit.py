@@ -1,12 +1,12 @@
-"""One training loop for every model: the CNN head, the fine-tuned CNN and the caption LSTM.
+"""One training loop for every model: the CNN head, the fine-tuned CNN, the from-scratch CNN, the LSTM, the joint model.
 
 `fit` trains with a multi-label loss on logits (binary cross-entropy by default, see losses.py),
-evaluates validation micro-F1 after each epoch, keeps the best weights, can stop early, and writes an atomic checkpoint at the end of
-each epoch. Re-running with the same checkpoint path and key resumes an interrupted run from
-its last finished epoch, or reuses a finished one without training again. Every epoch reseeds
-torch from (seed, epoch), so an interrupted-and-resumed run gives the same numbers as an
-uninterrupted one on CPU. On CUDA it trains under autocast (bfloat16, or float16 with a
-GradScaler); on the CPU it runs in float32, unchanged.
+evaluates validation micro-F1 after each epoch, keeps the best weights, can stop early, and writes
+an atomic checkpoint (a weights file) at the end of each epoch. Re-running with the same checkpoint
+path and key resumes an interrupted run from its last finished epoch, or reuses a finished one
+without training again. Every epoch reseeds torch from (seed, epoch), so an interrupted-and-resumed
+run gives the same numbers as an uninterrupted one on CPU. On CUDA it trains under autocast
+(bfloat16, or float16 with a GradScaler); on the CPU it runs in float32, unchanged.
 
 A batch is a tuple whose last element is the 0/1 target matrix; the other elements are
 passed to the model: logits = model(*batch[:-1]).
