@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -31,8 +30,9 @@ import torch
 from helpers.bench_images import stage_backbones, stage_cnn_head, stage_images
 from helpers.core.atomic_io import write_json
 from helpers.core.config import REPO_ROOT, demo_data_dir
+from helpers.core.device import describe_machine, pick_device
 
-STAGES = ("reading", "text", "images", "cnn_head", "backbones", "lstm", "pipeline")
+STAGES = ("reading", "text", "images", "cnn_head", "backbones", "lstm", "pipeline", "predict")
 
 
 class PeakMemory:
@@ -80,6 +80,7 @@ class BenchContext:
     device: torch.device
     image_sample: int
     workers: int
+    predictor: Path | None = None  # the predict stage's file; None: artifacts/predictor.pt of the repository
     shared: dict[str, Any] = field(default_factory=dict)  # what one stage hands the next (dataset, tokens)
 
     @property
@@ -93,22 +94,6 @@ class BenchContext:
     def image_paths(self, n: int) -> list[Path]:
         ids = self.dataset.train["ImageID"].tolist()[:n]
         return [self.dataset.images_dir / i for i in ids]
-
-
-def machine_info(device: torch.device) -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "python": platform.python_version(), "device": str(device)}
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
 
 
 # ---------------------------------------------------------------------------------------------- stages
@@ -171,10 +156,28 @@ def stage_pipeline(ctx: BenchContext) -> dict[str, float]:
     return result
 
 
+def stage_predict(ctx: BenchContext) -> dict[str, float]:
+    """Predictor.predict from files to labels on up to 2,000 test rows, with the predictor `make demo` wrote."""
+    from helpers.core.config import run_paths
+    from helpers.core.handoff import predictor_path
+    from helpers.predict import Predictor, measure_predict_throughput, read_rows
+
+    model = ctx.predictor or predictor_path(run_paths(ctx.data_dir, None))
+    if not Path(model).is_file():
+        raise FileNotFoundError(f"{model} is missing: run `make demo` first (or pass --predictor PATH)")
+    rows, images_dir = read_rows(ctx.data_dir)
+    rows = rows.iloc[:2000]
+    predictor = Predictor.load(model)
+    rate = measure_predict_throughput(predictor, [images_dir / i for i in rows["ImageID"]], rows["Caption"].tolist(),
+                                      device=str(ctx.device))
+    return {"predict_rows": float(len(rows)), "predict_rows_per_s": rate,
+            "predictor_file_MB": Path(model).stat().st_size / 1e6}
+
+
 STAGE_FUNCTIONS: dict[str, Callable[[BenchContext], dict[str, float]]] = {
     "reading": stage_reading, "text": stage_text, "images": stage_images, "cnn_head": stage_cnn_head,
     "backbones": stage_backbones,
-    "lstm": stage_lstm, "pipeline": stage_pipeline,
+    "lstm": stage_lstm, "pipeline": stage_pipeline, "predict": stage_predict,
 }
 
 TARGETS = {  # key: (threshold, direction, what)
@@ -208,23 +211,21 @@ def format_table(results: dict[str, Any]) -> str:
 
 
 def ensure_bench_data(n_train: int, n_test: int) -> Path:
-    from helpers.demo.generator import generate_demo_data
+    from helpers.demo import MANIFEST, generate_demo_data
 
     data_dir = demo_data_dir(n_train, n_test)
-    if not (data_dir / "demo_data.json").exists():
+    if not (data_dir / MANIFEST).exists():
         print(f"Generating the built-in data set ({n_train} + {n_test} rows) in {data_dir} ...", flush=True)
         generate_demo_data(data_dir, n_train, n_test, seed=0)
     return data_dir
 
 
 def run_bench(stages: list[str], data_dir: Path, profile: str = "cpu", image_sample: int = 256,
-              workers: int | None = None, device: str = "auto") -> dict[str, Any]:
-    from helpers.core.device import pick_device
-
+              workers: int | None = None, device: str = "auto", predictor: Path | None = None) -> dict[str, Any]:
     dev = pick_device(device)
     ctx = BenchContext(data_dir=data_dir, profile=profile, device=dev, image_sample=image_sample,
-                       workers=min(os.cpu_count() or 1, 8) if workers is None else workers)
-    results: dict[str, Any] = {"machine": machine_info(dev), "data_dir": str(data_dir), "profile": profile,
+                       workers=min(os.cpu_count() or 1, 8) if workers is None else workers, predictor=predictor)
+    results: dict[str, Any] = {"machine": describe_machine(dev), "data_dir": str(data_dir), "profile": profile,
                                "stages": {}, "peak_memory_mb": {}, "stage_wall_s": {}}
     for stage in stages:
         print(f"== {stage} ...", flush=True)
@@ -254,13 +255,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-sample", type=int, default=256, help="images timed in the image stages")
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: cores, at most 8)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--predictor", default="", help="the predict stage's file (default: artifacts/predictor.pt)")
     args = parser.parse_args(argv)
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
         parser.error(f"unknown stages {unknown}; choose from {', '.join(STAGES)}")
     data_dir = Path(args.data_dir) if args.data_dir else ensure_bench_data(args.n_train, args.n_test)
-    results = run_bench(stages, data_dir, args.profile, args.image_sample, args.workers, args.device)
+    results = run_bench(stages, data_dir, args.profile, args.image_sample, args.workers, args.device,
+                        Path(args.predictor) if args.predictor else None)
     print()
     print(format_table(results))
     write_json(args.json, results)

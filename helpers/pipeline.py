@@ -23,6 +23,7 @@ from typing import Any
 from helpers.core.atomic_io import remove_stale_temporaries, write_json
 from helpers.core.config import NOTEBOOKS_DIR, run_paths
 from helpers.core.console import HEADLESS_ENV
+from helpers.core.device import describe_machine
 from helpers.core.profiles import PROFILE_NAMES, get_profile
 
 NOTEBOOKS = ("01_eda", "02_text_preprocessing", "03_cnn_training", "04_lstm_training", "05_ensembling")
@@ -145,25 +146,6 @@ def run_notebook(name: str, parameters: dict, executed_dir: Path, verbose: bool 
     return output
 
 
-def machine_description() -> dict[str, Any]:
-    """What the timings were measured on: CPU model and cores, Python, torch and its accelerator."""
-    import platform
-
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-
-
 def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", only: str | None = None,
                  seed: int = 0, fresh: bool = False, on_bad_image: str = "error", verbose: bool = False,
                  parameters: dict[str, Any] | None = None) -> dict:
@@ -203,7 +185,7 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
     total = round(time.perf_counter() - start, 2)
     record = {"profile": profile, "data_dir": str(paths.data_dir), "seed": seed, "parameters": parameters or {},
               "notebooks": timings, "total_s": total, "finished": time.strftime("%Y-%m-%d %H:%M %Z"),
-              "machine": machine_description()}
+              "machine": describe_machine()}
     write_json(paths.executed / "timings.json", record)
     print(f"Pipeline finished in {total:.1f} s. Figures and tables: {paths.figures}")
     if paths.submission.exists():

@@ -96,3 +96,28 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     probe.write_text(source)
     layers = [target for _, target in imported_layers(probe)]
     assert layers == ["train"]  # the TYPE_CHECKING import is ignored, the function-level one is not
+
+
+def test_helpers_readme_points_to_functions_that_exist():
+    """The figure map in helpers/README.md names real functions, and every figure and table the smoke run expects."""
+    import importlib
+    import re
+
+    from test_notebooks import EXPECTED_FIGURES, EXPECTED_TABLES
+
+    text = (PACKAGE / "README.md").read_text()
+    named = set(re.findall(r"`((?:core|data|text|models|train|fusion|report)\.[\w.]+)`", text))
+    assert len(named) > 30
+    for dotted in sorted(named):
+        module_name, _, attr = dotted.rpartition(".")
+        try:
+            module = importlib.import_module(f"helpers.{module_name}")
+        except ModuleNotFoundError:  # a class method such as train.cnn_head.HeadTrainer.sweep
+            owner_module, _, owner = module_name.rpartition(".")
+            module = getattr(importlib.import_module(f"helpers.{owner_module}"), owner)
+        assert hasattr(module, attr), f"helpers/README.md names {dotted}, which does not exist"
+    listed = set(re.findall(r"(fig\d\d|table\d\d)", text))
+    ranges = {"fig08", "fig09", "fig10", "fig11", "fig12", "fig14", *(f"table3{i}" for i in range(6))}
+    missing = [name for name in EXPECTED_FIGURES + EXPECTED_TABLES if name[:5 if name.startswith("fig") else 7]
+               not in listed | ranges]
+    assert not missing, f"helpers/README.md does not say which function makes {missing}"

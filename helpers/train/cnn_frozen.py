@@ -35,12 +35,14 @@ def backbone_features(run: Run, extractor: nn.Module, *, dim: int, tag: str, siz
 
 
 def finish_frozen(trainer: HeadTrainer, config: TrainConfig, extractor: nn.Module, train_features: FeatureSet,
-                  test_features: FeatureSet, *, backbone_config: dict[str, Any], name: str) -> ModelOutcome:
+                  test_features: FeatureSet, *, backbone_config: dict[str, Any], name: str,
+                  backbone_train_s: float = 0.0) -> ModelOutcome:
     """The head trained with `config` (best validation epoch) on the frozen extractor's features.
 
-    Training time = extracting the train.csv features + optimising the head; testing time = extracting
-    the test features + running the head. backbone_config: backbone, pretrained, image_size, preprocessing
-    (and widths for the from-scratch network), stored so that the model can be rebuilt.
+    Training time = training the backbone (backbone_train_s: when it was trained from scratch here, as
+    architecture A; 0 for pretrained weights) + extracting the train.csv features + optimising the head;
+    testing time = extracting the test features + running the head. backbone_config: backbone, pretrained,
+    image_size, preprocessing (and widths for the from-scratch network), stored so that the model can be rebuilt.
     """
     head, result = trainer.train(config, desc="architecture B head")
     start = time.perf_counter()
@@ -51,9 +53,11 @@ def finish_frozen(trainer: HeadTrainer, config: TrainConfig, extractor: nn.Modul
     return ModelOutcome(
         name=name, arch="B", model=FrozenBackbone(extractor, head), fit=result,
         val_probs=trainer.predict(head, "val"), test_probs=test_probs,
-        train_time_s=train_features.extract_s + result.train_time_s,
+        train_time_s=backbone_train_s + train_features.extract_s + result.train_time_s,
         test_time_s=test_features.extract_s + head_test_s, pretrained=bool(backbone_config["pretrained"]),
         config=config_dict,
-        train_time_note=f"feature extraction {train_features.extract_s:.1f} s (every train.csv image, once) "
-                        f"+ head {result.train_time_s:.1f} s",
+        train_time_note=(f"backbone trained from scratch (architecture A) {backbone_train_s:.1f} s + "
+                         if backbone_train_s else "")
+        + f"feature extraction {train_features.extract_s:.1f} s (every train.csv image, once) "
+          f"+ head {result.train_time_s:.1f} s",
     )

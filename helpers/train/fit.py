@@ -30,6 +30,7 @@ from helpers.core.console import headless as is_headless
 from helpers.core.device import seed_everything
 from helpers.core.hashing import stable_hash
 from helpers.core.metrics import binarize, micro_f1
+from helpers.models.image_models import choose_precision
 from helpers.models.weights_file import load_weights, save_weights
 from helpers.train.losses import make_loss
 
@@ -94,10 +95,9 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """Mixed precision for training: bfloat16 on CUDA where supported, else float16; None (float32) on the CPU."""
-    if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    """Mixed precision for training (helpers.models.image_models.choose_precision): bfloat16 on CUDA where
+    supported, else float16; None (float32) on the CPU."""
+    return choose_precision(device, training=True).autocast_dtype
 
 
 def _to_device(batch: tuple, device: torch.device) -> tuple:
