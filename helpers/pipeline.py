@@ -156,10 +156,13 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
     """
     settings = get_profile(profile)
     notebooks = select_notebooks(only)
+    demo_data_s = None
     if not data_dir:
         from helpers.run import ensure_demo_data
 
+        t0 = time.perf_counter()
         data_dir = str(ensure_demo_data(settings))
+        demo_data_s = round(time.perf_counter() - t0, 2)  # ~0 when the data set was already there
     paths = run_paths(data_dir, out_dir or None)
     if not paths.data_dir.is_dir():
         raise FileNotFoundError(f"--data-dir {paths.data_dir} does not exist; it must hold train.csv, test.csv "
@@ -184,8 +187,8 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
         print(f"[{i}/{len(notebooks)}] {name} done in {timings[name]:.1f} s", flush=True)
     total = round(time.perf_counter() - start, 2)
     record = {"profile": profile, "data_dir": str(paths.data_dir), "seed": seed, "parameters": parameters or {},
-              "notebooks": timings, "total_s": total, "finished": time.strftime("%Y-%m-%d %H:%M %Z"),
-              "machine": describe_machine()}
+              "notebooks": timings, "total_s": total, "demo_data_s": demo_data_s,
+              "finished": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": describe_machine()}
     write_json(paths.executed / "timings.json", record)
     print(f"Pipeline finished in {total:.1f} s. Figures and tables: {paths.figures}")
     if paths.submission.exists():

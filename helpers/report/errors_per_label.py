@@ -42,7 +42,7 @@ def plot_per_label_f1(table: pd.DataFrame) -> plt.Figure:
     ax.set_xlabel("F1 on validation rows (0-1)")
     ax.set_ylabel("label (support = positive validation rows), most frequent first")
     ax.set_title("Per-label F1 by model")
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=9, frameon=False)  # below the bars
     fig.tight_layout()
     return fig
 

@@ -44,7 +44,8 @@ def results_block(out_dir: Path) -> str:
         f"{machine.get('torch', '?')}. Do not edit by hand._",
         "",
         f"All five notebooks took {timings['total_s'] / 60:.1f} min ({' / '.join(timings['notebooks'])}: "
-        f"{per_notebook} s).",
+        f"{per_notebook} s)" + (f", after {timings['demo_data_s']:.0f} s of demo-data generation."
+                                if timings.get("demo_data_s") and timings["demo_data_s"] > 1 else "."),
     ]
     for name, heading in TABLES.items():
         table = paths.figures / f"{name}.md"
