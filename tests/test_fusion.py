@@ -9,6 +9,7 @@ from fusion_fakes import fake_pair, fake_truth
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
+from helpers.core.metrics import fast_f1
 from helpers.data.split import kfold_indices
 from helpers.fusion import average, catalogue, crossfit, inputs, logistic, methods
 from helpers.fusion import cutoffs as cut
@@ -41,14 +42,14 @@ def test_empty_row_fallback_emits_most_probable_label_only_on_empty_rows():
     assert cut.apply_cutoffs(probs, 0.5, fallback=True)[0].tolist() == [0, 1, 0]
 
 
-def test_fast_score_matches_sklearn(data):
+def test_fast_f1_matches_sklearn(data):
     Y, p_img, _ = data
     pred = cut.apply_cutoffs(p_img, 0.3, fallback=False)
-    assert cut.fast_score(Y, pred, "micro_f1") == pytest.approx(f1_score(Y, pred, average="micro"))
-    assert cut.fast_score(Y, pred, "samples_f1") == pytest.approx(
+    assert fast_f1(Y, pred, "micro_f1") == pytest.approx(f1_score(Y, pred, average="micro"))
+    assert fast_f1(Y, pred, "samples_f1") == pytest.approx(
         f1_score(Y, pred, average="samples", zero_division=0))
     with pytest.raises(ValueError, match="objective"):
-        cut.fast_score(Y, pred, "accuracy")
+        fast_f1(Y, pred, "accuracy")
 
 
 def test_label_cutoffs_are_the_best_on_the_grid(data):
@@ -75,7 +76,7 @@ def test_global_cutoff_search_finds_a_separating_cutoff():
     probs = np.where(Y == 1, 0.3, 0.1)  # perfect ranking, but 0.5 would predict nothing
     cutoff, score = cut.best_global_cutoff(Y, probs, "micro_f1")
     assert 0.1 < cutoff <= 0.3 and score == pytest.approx(1.0)
-    assert cut.fast_score(Y, cut.apply_cutoffs(probs, 0.5, False), "micro_f1") == 0.0
+    assert fast_f1(Y, cut.apply_cutoffs(probs, 0.5, False), "micro_f1") == 0.0
 
 
 def test_lambda_sweep_endpoints_are_the_single_models(data):

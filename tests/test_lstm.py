@@ -27,17 +27,9 @@ from helpers.models.lstm import (
 from helpers.models.size import MB, model_bytes, to_half
 from helpers.models.weights_file import WeightsFileError, save_weights
 from helpers.report.lstm_tables import size_table
+from tests.lstm_fakes import SMALL
 
-SMALL = LstmConfig(embed_dim=8, hidden_dim=12)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and a shared machine does not stall them)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # the fixture is in conftest.py
 
 
 def padded(lengths: list[int], width: int, vocab: int = 50, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

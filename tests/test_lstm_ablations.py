@@ -9,7 +9,6 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from helpers.core.cache_io import DamagedCacheWarning
 from helpers.core.labels import N_LABELS
@@ -25,13 +24,7 @@ from helpers.train.lstm_final import train_final_lstm
 from helpers.train.lstm_runs import LstmRun, trivial_baseline
 from tests.lstm_fakes import SMALL, fake_run, toy_encoded
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # the fixture is in conftest.py
 
 
 def test_grids_come_from_the_profile_and_hold_the_reference():

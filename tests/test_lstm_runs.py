@@ -25,14 +25,7 @@ from helpers.train.lstm_runs import (
 )
 from tests.lstm_fakes import SMALL, fake_run, toy_encoded
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and a shared machine does not stall them)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # the fixture is in conftest.py
 
 
 def small_run(**changes) -> LstmRun:

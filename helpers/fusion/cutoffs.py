@@ -1,9 +1,11 @@
-"""Turning probabilities into label sets with cut-offs: fast scores, cut-off searches, the empty-row fallback."""
+"""Turning probabilities into label sets with cut-offs: cut-off searches and the empty-row fallback."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
+
+from helpers.core.metrics import fast_f1
 
 CUTOFF_GRID: tuple[float, ...] = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2).tolist())
 DEFAULT_CUTOFF = 0.5
@@ -23,19 +25,6 @@ def apply_cutoffs(probs: np.ndarray, cutoffs: float | np.ndarray, fallback: bool
     """0/1 predictions (probability >= cut-off), with the empty-row fallback if asked."""
     pred = (np.asarray(probs) >= np.asarray(cutoffs)).astype(np.uint8)
     return ensure_nonempty(pred, probs) if fallback else pred
-
-
-def fast_score(y_true: np.ndarray, y_pred: np.ndarray, objective: str) -> float:
-    """micro-F1 or samples-F1 without sklearn's overhead (same numbers; used inside searches)."""
-    y = np.asarray(y_true, dtype=bool)
-    p = np.asarray(y_pred, dtype=bool)
-    tp = (y & p).sum(axis=1)
-    size = y.sum(axis=1) + p.sum(axis=1)
-    if objective == "micro_f1":
-        return float(2 * tp.sum() / size.sum()) if size.sum() else 0.0
-    if objective == "samples_f1":
-        return float(np.mean(np.where(size > 0, 2 * tp / np.maximum(size, 1), 0.0))) if len(y) else 0.0
-    raise ValueError(f"unknown objective {objective!r}; use one of {OBJECTIVES}")
 
 
 def label_f1_grid(y_true: np.ndarray, probs: np.ndarray, grid: Sequence[float] = CUTOFF_GRID) -> np.ndarray:
@@ -73,6 +62,6 @@ def best_global_cutoff(y_true: np.ndarray, probs: np.ndarray, objective: str = "
                        fallback: bool = False, grid: Sequence[float] = CUTOFF_GRID) -> tuple[float, float]:
     """(cut-off, score): the one cut-off for every label that maximises the objective on these rows."""
     grid = np.asarray(grid, dtype=np.float64)
-    scores = np.array([fast_score(y_true, apply_cutoffs(probs, c, fallback), objective) for c in grid])
+    scores = np.array([fast_f1(y_true, apply_cutoffs(probs, c, fallback), objective) for c in grid])
     index, best = pick_best(scores, grid, DEFAULT_CUTOFF)
     return float(grid[index]), best

@@ -28,6 +28,7 @@ import numpy as np
 
 from helpers.core.atomic_io import atomic_path
 from helpers.core.labels import N_LABELS
+from helpers.core.metrics import fast_f1
 from helpers.fusion.average import LAMBDA_GRID, weighted_average
 from helpers.fusion.cutoffs import (
     CUTOFF_GRID,
@@ -36,7 +37,6 @@ from helpers.fusion.cutoffs import (
     apply_cutoffs,
     best_global_cutoff,
     best_label_cutoffs,
-    fast_score,
     label_f1_grid,
     pick_best,
 )
@@ -225,7 +225,7 @@ def _fit_global_lambda(method: FusionMethod, y: np.ndarray, p_first: np.ndarray,
     scores = []
     for lam in lambdas:
         probs = _calibrated(method, y, weighted_average(p_first, p_second, lam))[0]
-        scores.append(fast_score(y, decide(method, probs, _fit_cutoffs(method, y, probs)), objective))
+        scores.append(fast_f1(y, decide(method, probs, _fit_cutoffs(method, y, probs)), objective))
     return float(lambdas[pick_best(np.asarray(scores), lambdas, 0.5)[0]])
 
 

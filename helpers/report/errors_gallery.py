@@ -9,15 +9,9 @@ import numpy as np
 from matplotlib.patches import Patch
 
 from helpers.core.labels import LABEL_IDS, label_title
+from helpers.core.metrics import row_f1
 
 MISTAKE_COLORS = {"correct": "#1a9850", "false positive": "#d73027", "missed": "#f39c12"}
-
-
-def row_f1(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """F1 of each row (the competition's per-row score; 0 for an empty prediction)."""
-    y, p = np.asarray(y_true, dtype=bool), np.asarray(y_pred, dtype=bool)
-    size = y.sum(axis=1) + p.sum(axis=1)
-    return np.where(size > 0, 2 * (y & p).sum(axis=1) / np.maximum(size, 1), 1.0)
 
 
 def gallery_rows(y_true: np.ndarray, y_pred: np.ndarray, mode: str, n: int, seed: int = 0) -> np.ndarray:
