@@ -80,7 +80,9 @@ def test_finetune_rows_subset_and_reductions_text():
     rows = np.arange(100)
     assert len(finetune_rows(rows, 10, 0)) == 10 and np.array_equal(finetune_rows(rows, None, 0), rows)
     text = describe_reductions(get_profile("cpu"), "cnn")
-    assert "scratch_epochs" not in text and "backbones" in text and "image_size" in text
+    cpu, full = get_profile("cpu").cnn, get_profile("full").cnn
+    assert f"`scratch_epochs`: **{cpu.scratch_epochs}** (full profile: {full.scratch_epochs})" in text
+    assert "backbones" in text and "image_size" in text and "scratch_lr" not in text  # only what differs
 
 
 def _outcome(tmp_path):

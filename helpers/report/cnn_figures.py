@@ -88,7 +88,7 @@ def plot_architectures(table: pd.DataFrame, baseline: float) -> plt.Figure:
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
     ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylim(top=times.max() * 8)
+    ax.set_ylim(bottom=10 ** np.floor(np.log10(max(times.min(), 1e-3))) / 10, top=times.max() * 8)  # bars visible
     ax.set_xticks(range(len(times)), wrap(models["model"]), fontsize=8)
     ax.set_ylabel("training time (s, log scale)")
     ax.set_title("training time")
