@@ -208,3 +208,38 @@ def test_pipeline_rejects_a_missing_data_dir(tmp_path):
                            "--profile", "smoke", "--out", str(tmp_path / "out")], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+@pytest.mark.slow
+def test_predict_cli_reproduces_the_pipeline_submission(tiny_data, smoke_run, tmp_path):
+    """`python -m helpers.predict` on notebook 05's predictor file writes the pipeline's submission, byte for byte."""
+    out, _ = smoke_run
+    labels = tmp_path / "p.csv"
+    proc = subprocess.run([sys.executable, "-m", "helpers.predict", "--model", str(out / "artifacts" / "predictor.pt"),
+                           "--data-dir", str(tiny_data), "--out", str(labels)], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert labels.read_bytes() == (out / "Predicted_labels.csv").read_bytes()
+
+
+def test_pipeline_parameters_are_checked_against_the_notebooks():
+    from helpers.pipeline import declared_parameters, notebook_parameters, resolve_value
+
+    assert "IMAGE_BACKBONE" in declared_parameters("03_cnn_training")
+    per_notebook = notebook_parameters(["01_eda", "03_cnn_training"], {"SEED": 3},
+                                       {"IMAGE_BACKBONE": "efficientnet_b0"})
+    assert per_notebook["03_cnn_training"]["IMAGE_BACKBONE"] == "efficientnet_b0"
+    assert "IMAGE_BACKBONE" not in per_notebook["01_eda"] and per_notebook["01_eda"]["SEED"] == 3
+    with pytest.raises(ValueError, match="IMAGE_BACKBONE: no selected notebook declares.*SHOW_EXAMPLE_GRIDS"):
+        notebook_parameters(["01_eda"], {}, {"IMAGE_BACKBONE": "resnet18"})
+    with pytest.raises(ValueError, match="--seed"):
+        notebook_parameters(["01_eda"], {}, {"SEED": 1})
+    assert [resolve_value(v) for v in ("3", "0.5", "True", "None", "resnet18")] == [3, 0.5, True, None, "resnet18"]
+
+
+def test_pipeline_rejects_an_unknown_parameter_before_running(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "helpers.pipeline", "--data-dir", str(tmp_path), "--profile", "smoke",
+                           "--out", str(tmp_path / "out"), "-p", "NOT_A_PARAMETER", "1"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "NOT_A_PARAMETER" in proc.stderr and "DATA_DIR" in proc.stderr
+    assert not (tmp_path / "out" / "executed").exists()
