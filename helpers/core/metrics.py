@@ -63,6 +63,11 @@ def fast_f1(y_true: np.ndarray, y_pred: np.ndarray, objective: str = "micro_f1")
     return float(2 * np.count_nonzero(y & p) / denom) if denom else 0.0
 
 
+def scores_at_cutoff(y_true: np.ndarray, probs: np.ndarray, cutoff: float | np.ndarray = 0.5) -> dict[str, float]:
+    """All five metrics of probabilities turned into labels at one cut-off (or one per label)."""
+    return multilabel_scores(np.asarray(y_true), binarize(probs, cutoff))
+
+
 def micro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Fast micro-F1 (fast_f1's micro objective): used every epoch for early stopping."""
     return fast_f1(y_true, y_pred, "micro_f1")

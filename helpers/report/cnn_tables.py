@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.core.metrics import BASELINE_NAME, baseline_prediction, multilabel_scores
+from helpers.core.metrics import BASELINE_NAME, baseline_prediction, multilabel_scores, scores_at_cutoff
 from helpers.models.size import MB, count_parameters
-from helpers.train.cnn_outcome import ModelOutcome, cnn_scores
+from helpers.train.cnn_outcome import ModelOutcome
 from helpers.train.image_features import FeatureSet
 
 REFERENCE_WAY = "B, backbone run every epoch (reference's way)"
@@ -50,9 +50,9 @@ def cnn_performance_table(outcomes: Sequence[ModelOutcome], Y_train: np.ndarray,
     for o in outcomes:
         row: dict[str, Any] = {"model": o.name, "weights": weights_label(o), "pretrained_weights": o.pretrained,
                                "cutoff": o.cutoff}
-        row.update({f"val_{k}": v for k, v in cnn_scores(val_y, o.val_probs, o.cutoff).items()})
+        row.update({f"val_{k}": v for k, v in scores_at_cutoff(val_y, o.val_probs, o.cutoff).items()})
         if test_y is not None:
-            row.update({f"test_{k}": v for k, v in cnn_scores(test_y, o.test_probs, o.cutoff).items()})
+            row.update({f"test_{k}": v for k, v in scores_at_cutoff(test_y, o.test_probs, o.cutoff).items()})
         row.update({"train_time_s": o.train_time_s, "test_time_s": o.test_time_s, "size_mb": o.size_bytes / MB,
                     "extrapolated": False, "note": o.train_time_note})
         rows.append(row)

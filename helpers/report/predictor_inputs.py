@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from helpers.data.errors import listing
 from helpers.data.images import ImageError, load_rgb, load_rgb_resized, to_rgb
 from helpers.models.image_models import image_transform, normalisation
 from helpers.text.stopwords import StopWords
@@ -23,11 +24,6 @@ from helpers.text.variants import TextConfig
 from helpers.text.vocabulary import encode
 
 ImageInput = str | Path | Image.Image
-MAX_LISTED = 10
-
-
-def _listing(items: Sequence[str]) -> str:
-    return ", ".join(items[:MAX_LISTED]) + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
 
 
 def check_inputs(images: Sequence[ImageInput], captions: Sequence[str]) -> None:
@@ -40,14 +36,14 @@ def check_inputs(images: Sequence[ImageInput], captions: Sequence[str]) -> None:
     empty = [f"row {i}" + ("" if isinstance(images[i], Image.Image) else f" ({images[i]})")
              for i, c in enumerate(captions) if not isinstance(c, str) or not c.strip()]
     if empty:
-        raise ValueError(f"{len(empty)} empty caption(s): {_listing(empty)}; every image needs its caption text")
+        raise ValueError(f"{len(empty)} empty caption(s): {listing(empty)}; every image needs its caption text")
     bad = [f"row {i}: {item!r}" for i, item in enumerate(images) if not isinstance(item, (str, Path, Image.Image))]
     if bad:
-        raise TypeError(f"images must be file paths or PIL images: {_listing(bad)}")
+        raise TypeError(f"images must be file paths or PIL images: {listing(bad)}")
     missing = [f"row {i}: {item}" for i, item in enumerate(images)
                if not isinstance(item, Image.Image) and not Path(item).is_file()]
     if missing:
-        raise ImageError(f"{len(missing)} image file(s) not found: {_listing(missing)}; check the paths")
+        raise ImageError(f"{len(missing)} image file(s) not found: {listing(missing)}; check the paths")
 
 
 class ImageInputs(Dataset):

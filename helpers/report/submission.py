@@ -14,16 +14,11 @@ import pandas as pd
 from helpers.core.labels import COLUMN_OF, labels_to_matrix, matrix_to_labels
 from helpers.core.metrics import multilabel_scores
 from helpers.data.csv_format import LABELS_HEADER, read_labels_csv, write_labels_csv
-
-MAX_LISTED = 10
+from helpers.data.errors import listing
 
 
 class SubmissionError(ValueError):
     """The submission does not have the required format; the message lists the offending rows."""
-
-
-def _listing(items: list[str]) -> str:
-    return ", ".join(items[:MAX_LISTED]) + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
 
 
 def _field_problem(field: object) -> str | None:
@@ -57,22 +52,22 @@ def validate_submission(df: pd.DataFrame, test_ids: Sequence[str]) -> None:
     seen: set[str] = set()
     duplicates = sorted({i for i in ids if i in seen or seen.add(i)})
     if duplicates:
-        problems.append(f"duplicate rows for {_listing(duplicates)}")
+        problems.append(f"duplicate rows for {listing(duplicates)}")
     known = set(expected)
     missing = [i for i in expected if i not in set(ids)]
     extra = [i for i in ids if i not in known]
     if missing:
-        problems.append(f"{len(missing)} test image(s) without a row: {_listing(missing)}")
+        problems.append(f"{len(missing)} test image(s) without a row: {listing(missing)}")
     if extra:
-        problems.append(f"{len(extra)} row(s) for images not in test.csv: {_listing(extra)}")
+        problems.append(f"{len(extra)} row(s) for images not in test.csv: {listing(extra)}")
     if not (missing or extra or duplicates) and ids != expected:
         moved = [f"row {k + 1}: {a} (expected {b})" for k, (a, b) in enumerate(zip(ids, expected, strict=True))
                  if a != b]
-        problems.append(f"rows are not in test.csv order: {_listing(moved)}")
+        problems.append(f"rows are not in test.csv order: {listing(moved)}")
     bad = [f"row {k + 1} ({image_id}): {why}" for k, (image_id, field) in enumerate(zip(ids, df["Labels"], strict=True))
            if (why := _field_problem(field)) is not None]
     if bad:
-        problems.append(f"{len(bad)} row(s) with invalid labels: {_listing(bad)}")
+        problems.append(f"{len(bad)} row(s) with invalid labels: {listing(bad)}")
     if problems:
         raise SubmissionError("invalid submission: " + "; ".join(problems) + ".")
 

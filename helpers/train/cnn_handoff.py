@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from helpers.core.handoff import save_history, save_probabilities, save_summary
+from helpers.core.metrics import scores_at_cutoff
 from helpers.models.image_models import normalisation
 from helpers.models.weights_file import save_weights
-from helpers.train.cnn_outcome import ModelOutcome, cnn_scores
+from helpers.train.cnn_outcome import ModelOutcome
 from helpers.train.image_features import FeatureSet
 
 if TYPE_CHECKING:
@@ -54,6 +55,6 @@ def save_outcome(run: Run, outcome: ModelOutcome, val_y: np.ndarray, features: t
         "weights": [str(weights_path.relative_to(run.paths.out_dir))], "histories": [HISTORY_NAME],
         "feature_cache": [features[0].path.name, features[1].path.name],
         "config": config, "cutoff": outcome.cutoff, "best_epoch": outcome.fit.best_epoch,
-        "val_metrics": cnn_scores(val_y, outcome.val_probs, outcome.cutoff), **(extra or {}),
+        "val_metrics": scores_at_cutoff(val_y, outcome.val_probs, outcome.cutoff), **(extra or {}),
     })
     return weights_path

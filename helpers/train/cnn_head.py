@@ -17,8 +17,8 @@ import torch
 
 from helpers.core.atomic_io import write_json
 from helpers.core.hashing import stable_hash
+from helpers.core.metrics import scores_at_cutoff
 from helpers.models.image_models import HEAD_DROPOUT, HEAD_HIDDEN, FeatureHead
-from helpers.train.cnn_outcome import cnn_scores
 from helpers.train.experiments import run_experiments
 from helpers.train.fit import FitResult, TrainConfig, fit, predict_proba
 from helpers.train.image_features import FeatureSet
@@ -132,7 +132,7 @@ class HeadTrainer:
 
     def val_scores(self, config: TrainConfig, cutoff: float | None = None) -> dict[str, float]:
         head, _ = self.train(config, desc=f"head {config.optimizer} lr={config.lr:g} {config.loss} seed {config.seed}")
-        return cnn_scores(self.val_y, self.predict(head, "val"), config.cutoff if cutoff is None else cutoff)
+        return scores_at_cutoff(self.val_y, self.predict(head, "val"), config.cutoff if cutoff is None else cutoff)
 
     def sweep(self, experiment: str, settings: dict[str, TrainConfig], seeds: Sequence[int]) -> pd.DataFrame:
         """Validation scores of every setting and seed (tidy; cached per setting and seed)."""

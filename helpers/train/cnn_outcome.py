@@ -8,14 +8,9 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from helpers.core.metrics import binarize, multilabel_scores
+from helpers.core.metrics import scores_at_cutoff
 from helpers.models.size import model_bytes
 from helpers.train.fit import FitResult
-
-
-def cnn_scores(y_true: np.ndarray, probs: np.ndarray, cutoff: float) -> dict[str, float]:
-    """The five named metrics of image-model probabilities at one cut-off."""
-    return multilabel_scores(y_true, binarize(probs, cutoff))
 
 
 @dataclass
@@ -50,4 +45,4 @@ class ModelOutcome:
 
 def choose_by_validation(outcomes: Sequence[ModelOutcome], val_y: np.ndarray) -> ModelOutcome:
     """The model with the best validation micro-F1 (test rows are never looked at)."""
-    return max(outcomes, key=lambda o: cnn_scores(val_y, o.val_probs, o.cutoff)["micro_f1"])
+    return max(outcomes, key=lambda o: scores_at_cutoff(val_y, o.val_probs, o.cutoff)["micro_f1"])

@@ -18,11 +18,11 @@ import pandas as pd
 from helpers.core.atomic_io import atomic_path
 from helpers.core.cache_io import read_cached
 from helpers.core.hashing import stable_hash
-from helpers.core.metrics import binarize
+from helpers.core.metrics import binarize, scores_at_cutoff
 from helpers.core.profiles import LstmSettings
 from helpers.models.lstm import ARCHITECTURES
 from helpers.train.experiments import result_path, run_experiments
-from helpers.train.lstm_runs import LstmRun, predict, reference_run, score, train_lstm, trivial_baseline
+from helpers.train.lstm_runs import LstmRun, predict, reference_run, train_lstm, trivial_baseline
 
 if TYPE_CHECKING:
     from helpers.run import Run
@@ -146,7 +146,7 @@ def run_lstm_ablation(run: Run, name: str, load_encoded: Callable[[str], Any]) -
 
     def train_and_score(config: LstmRun, seed: int) -> dict[str, float]:
         trained, probs, test_s = trained_probs(config, seed)
-        return {**score(load_encoded(config.variant).val_Y, probs, config.cutoff),
+        return {**scores_at_cutoff(load_encoded(config.variant).val_Y, probs, config.cutoff),
                 "train_time_s": trained.fit.train_time_s, "test_time_s": test_s, "best_epoch": trained.fit.best_epoch}
 
     tidy = run_experiments(experiment, settings, lstm.seeds, train_and_score, cache_dir, key=key, fresh=run.fresh)

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from helpers.core.handoff import save_history, save_probabilities, save_summary
+from helpers.core.metrics import scores_at_cutoff
 from helpers.core.profiles import LstmSettings
 from helpers.models.lstm import lstm_config
 from helpers.models.size import model_bytes, to_half
 from helpers.models.weights_file import save_weights
-from helpers.train.lstm_runs import LstmRun, TrainedLstm, predict, reference_run, score, train_lstm
+from helpers.train.lstm_runs import LstmRun, TrainedLstm, predict, reference_run, train_lstm
 
 if TYPE_CHECKING:
     from helpers.run import Run
@@ -74,10 +75,10 @@ def train_final_lstm(run: Run, encoded: Any, config: LstmRun, seeds: Sequence[in
         val_parts.append(val_probs)
         test_parts.append(test_probs)
         weights += _save_model_weights(run, history_name, trained, encoded.vocab_size, config)
-        runs[seed] = SeedOutcome(trained, score(encoded.val_Y, val_probs, config.cutoff), test_s,
+        runs[seed] = SeedOutcome(trained, scores_at_cutoff(encoded.val_Y, val_probs, config.cutoff), test_s,
                                  model_bytes(trained.model), history_name)
     val_avg, test_avg = np.mean(val_parts, axis=0), np.mean(test_parts, axis=0)
-    val_scores = score(encoded.val_Y, val_avg, config.cutoff)
+    val_scores = scores_at_cutoff(encoded.val_Y, val_avg, config.cutoff)
     save_probabilities(run.paths, MODEL_NAME, "val", encoded.val_ids, val_avg)
     save_probabilities(run.paths, MODEL_NAME, "test", encoded.test_ids, test_avg)
     summary = {

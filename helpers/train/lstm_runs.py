@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from helpers.core.hashing import stable_hash
-from helpers.core.metrics import baseline_prediction, binarize, multilabel_scores
+from helpers.core.metrics import baseline_prediction, multilabel_scores
 from helpers.core.profiles import LstmSettings
 from helpers.models.lstm import CaptionLSTM, LengthBuckets, LstmConfig, build_model
 from helpers.train.fit import FitResult, TrainConfig, fit, predict_proba
@@ -123,11 +123,6 @@ def predict(model: CaptionLSTM, tokens: torch.Tensor, lengths: torch.Tensor,
     with flush_denormals():
         probs = predict_proba(model, LengthBuckets(tokens, lengths, batch_size=PREDICT_BATCH), device)
     return probs, time.perf_counter() - start
-
-
-def score(y_true: np.ndarray | torch.Tensor, probs: np.ndarray, cutoff: float) -> dict[str, float]:
-    """The five named metrics at one cut-off."""
-    return multilabel_scores(np.asarray(y_true), binarize(probs, cutoff))
 
 
 def trivial_baseline(encoded: Any) -> tuple[np.ndarray, dict[str, float]]:
