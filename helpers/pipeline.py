@@ -20,11 +20,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from helpers.core.atomic_io import remove_stale_temporaries, write_json
 from helpers.core.config import NOTEBOOKS_DIR, run_paths
 from helpers.core.console import HEADLESS_ENV
-from helpers.core.device import describe_machine
+from helpers.core.files import remove_stale_temporaries, write_json
 from helpers.core.profiles import PROFILE_NAMES, get_profile
+from helpers.engine.device import describe_machine
 
 NOTEBOOKS = ("01_eda", "02_text_preprocessing", "03_cnn_training", "04_lstm_training", "05_ensembling")
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from helpers.core.atomic_io import remove_stale_temporaries
 from helpers.core.config import RunPaths, demo_data_dir, run_paths
-from helpers.core.device import pick_device
+from helpers.core.files import remove_stale_temporaries
 from helpers.core.profiles import Profile, get_profile
+from helpers.engine.device import pick_device
 from helpers.report import figures
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class Run:
     @cached_property
     def fingerprint(self) -> str:
         """Short hash of the data (CSV contents and image listing): part of every cache key."""
-        from helpers.data.fingerprint import data_fingerprint
+        from helpers.data.dataset import data_fingerprint
 
         return data_fingerprint(self.paths.data_dir)
 

@@ -14,7 +14,7 @@ import torch
 from helpers.core.config import RunPaths
 from helpers.core.handoff import save_history, save_probabilities, save_summary
 from helpers.core.labels import N_LABELS
-from helpers.models.weights_file import save_weights
+from helpers.models.weights import save_weights
 
 HISTORIES = {"cnn": ["cnn"], "lstm": ["lstm_seed3", "lstm_seed4"]}  # a non-zero seed: names come from summaries
 FREQ = np.array([.76, .05, .15, .04, .03, .05, .04, .07, .04, .03, .01, .01, .008, .04, .03, .04, .04, .03])

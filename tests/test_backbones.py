@@ -9,8 +9,8 @@ from torch import nn
 
 from helpers.core.labels import N_LABELS
 from helpers.models import backbones as bb
-from helpers.models import image_models as im
-from helpers.models.scratch_cnn import SCRATCH_NAME
+from helpers.models import image_model as im
+from helpers.models.backbones import SCRATCH_NAME
 
 TINY = ("resnet18", "mobilenet_v3_small", "efficientnet_b0", SCRATCH_NAME)
 

@@ -24,11 +24,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from helpers.data import image_checks as images_module
+from helpers.data import images as images_module
 from helpers.data.csv_format import CsvFormatError
 from helpers.data.errors import DataError, DataWarning
-from helpers.data.image_checks import check_images
-from helpers.data.images import load_rgb_resized
+from helpers.data.images import check_images, load_rgb_resized
 from helpers.demo.generator import generate_demo_data
 from helpers.pipeline import short_error
 from helpers.run import setup_run

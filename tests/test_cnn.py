@@ -13,14 +13,13 @@ from helpers.core.handoff import load_history, load_summary
 from helpers.core.labels import N_LABELS
 from helpers.core.metrics import BASELINE_NAME
 from helpers.core.profiles import describe_reductions, get_profile
-from helpers.models.weights_file import load_weights
-from helpers.report import cnn_findings, cnn_tables
-from helpers.train.cnn_finetune import finetune_rows
-from helpers.train.cnn_frozen import finish_frozen
-from helpers.train.cnn_handoff import WEIGHTS_KIND, save_outcome
-from helpers.train.cnn_head import FeatureBatches, HeadTrainer
-from helpers.train.fit import TrainConfig
-from helpers.train.image_features import FeatureSet
+from helpers.engine.fit import TrainConfig
+from helpers.models.weights import load_weights
+from helpers.report import image as cnn_findings
+from helpers.report import image as cnn_tables
+from helpers.train.head_experiments import FeatureBatches, HeadTrainer
+from helpers.train.image_data import FeatureSet
+from helpers.train.image_training import WEIGHTS_KIND, finetune_rows, finish_frozen, save_outcome
 
 DIM = 24
 

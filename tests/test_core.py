@@ -13,13 +13,13 @@ import pytest
 import torch
 from sklearn.metrics import f1_score
 
-from helpers.core import atomic_io
-from helpers.core.cache_io import DamagedCacheWarning, read_cached
+from helpers.core import files as atomic_io
 from helpers.core.config import run_paths
+from helpers.core.files import DamagedCacheWarning, read_cached
 from helpers.core.handoff import HandoffMissing, load_history, load_probabilities, load_summary
 from helpers.core.metrics import METRIC_NAMES, baseline_prediction, multilabel_scores, paired_bootstrap
 from helpers.core.profiles import describe_reductions, get_profile
-from helpers.models.weights_file import WeightsFileError, load_weights, save_weights
+from helpers.models.weights import WeightsFileError, load_weights, save_weights
 from helpers.report.figures import readable
 
 

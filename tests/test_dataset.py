@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.data.dataset import load_dataset
+from helpers.data.dataset import data_fingerprint, load_dataset
 from helpers.data.errors import DataError, DataWarning
-from helpers.data.fingerprint import data_fingerprint
 
 TRAIN = [
     ("0.jpg", "1", "A man riding a horse."),

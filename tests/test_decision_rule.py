@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from helpers.fusion import decision
+from helpers.fusion import rules as decision
 
 
 def _subsets(n: int) -> np.ndarray:

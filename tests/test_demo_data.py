@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.core.atomic_io import read_json
 from helpers.core.facts import load_facts
+from helpers.core.files import read_json
 from helpers.core.labels import LABEL_IDS, labels_to_matrix, parse_label_field
 from helpers.data import csv_format
 from helpers.demo import MANIFEST, generate_demo_data

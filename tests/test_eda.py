@@ -13,7 +13,8 @@ from PIL import Image  # noqa: E402
 
 from helpers.core.labels import COLUMN_OF, LABEL_IDS  # noqa: E402
 from helpers.data.dataset import load_dataset  # noqa: E402
-from helpers.report import eda, text_lengths  # noqa: E402
+from helpers.report import eda  # noqa: E402
+from helpers.report import text as text_lengths  # noqa: E402
 
 TRAIN = [
     ("A man riding a horse on the beach.", "1 19"), ("Two dogs play with a frisbee", "18"),

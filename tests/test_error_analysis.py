@@ -12,15 +12,8 @@ from fusion_fakes import fake_pair, fake_truth  # noqa: E402
 from sklearn.metrics import precision_recall_fscore_support  # noqa: E402
 
 from helpers.core.labels import LABEL_IDS  # noqa: E402
-from helpers.report import (  # noqa: E402
-    errors_gallery,
-    errors_per_label,
-    errors_precision_recall,
-    errors_training_curves,
-    fusion_figures,
-    results_captions,
-    results_summary,
-)
+from helpers.report import errors  # noqa: E402
+from helpers.report import fusion as fusion_report  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +27,7 @@ def data():
 
 def test_per_label_table_matches_sklearn(data):
     Y, _, _, preds = data
-    table = errors_per_label.per_label_metrics(Y, preds)
+    table = errors.per_label_metrics(Y, preds)
     assert len(table) == 3 * 18 and list(table["label"][:18]) == list(LABEL_IDS)
     for model, pred in preds.items():
         p, r, f, s = precision_recall_fscore_support(Y, pred, average=None, zero_division=0)
@@ -45,35 +38,35 @@ def test_per_label_table_matches_sklearn(data):
 
 def test_per_label_headline_counts_wins(data):
     Y, _, _, preds = data
-    table = errors_per_label.per_label_metrics(Y, preds)
+    table = errors.per_label_metrics(Y, preds)
     f1 = table.pivot(index="label", columns="model", values="f1")
     image_wins = int((f1["image model"] > f1["text model"] + 1e-12).sum())
-    text = errors_per_label.per_label_headline(table, "image model", "text model", "final fusion")
+    text = errors.per_label_headline(table, "image model", "text model", "final fusion")
     assert f"beats the text model on {image_wins} of 18 labels" in text
 
 
 def test_row_f1_and_gallery_modes(data):
     Y, _, _, preds = data
     pred = preds["image model"]
-    scores = errors_gallery.row_f1(Y, pred)
-    worst = errors_gallery.gallery_rows(Y, pred, "worst", 5)
+    scores = errors.row_f1(Y, pred)
+    worst = errors.gallery_rows(Y, pred, "worst", 5)
     assert scores[worst].max() <= np.sort(scores)[4] + 1e-12
-    random_rows = errors_gallery.gallery_rows(Y, pred, "random", 5, seed=1)
+    random_rows = errors.gallery_rows(Y, pred, "random", 5, seed=1)
     assert len(set(random_rows)) == 5
-    assert np.array_equal(random_rows, errors_gallery.gallery_rows(Y, pred, "random", 5, seed=1))
-    rows = errors_gallery.gallery_rows(Y, pred, "label:3", 4)
+    assert np.array_equal(random_rows, errors.gallery_rows(Y, pred, "random", 5, seed=1))
+    rows = errors.gallery_rows(Y, pred, "label:3", 4)
     assert Y[rows, LABEL_IDS.index(3)].all()
     with pytest.raises(ValueError, match="must be one of"):
-        errors_gallery.gallery_rows(Y, pred, "label:12", 4)
+        errors.gallery_rows(Y, pred, "label:12", 4)
     with pytest.raises(ValueError, match="GALLERY_MODE"):
-        errors_gallery.gallery_rows(Y, pred, "best", 4)
+        errors.gallery_rows(Y, pred, "best", 4)
 
 
 def test_caption_example_rows_cover_new_labels():
     Y = np.zeros((6, 18), dtype=np.uint8)
     Y[:, 0] = 1
     Y[5, 3] = 1
-    rows = results_captions.caption_example_rows(Y, 2, seed=0)
+    rows = errors.caption_example_rows(Y, 2, seed=0)
     assert len(rows) == 2 and 5 in rows
 
 
@@ -81,21 +74,21 @@ def test_lambda_headline_follows_the_curve():
     falling = pd.DataFrame({"lambda": [0.0, 0.5, 1.0], "cutoff": 0.5, "micro_f1": [0.8, 0.7, 0.6],
                             "samples_f1": [0.8, 0.72, 0.5], "diff": [0.08, 0.0, -0.22], "diff_low": [0.05, 0, -0.3],
                             "diff_high": [0.11, 0, -0.15], "significant": [True, False, True]})
-    text = fusion_figures.lambda_headline(falling)
+    text = fusion_report.lambda_headline(falling)
     assert "falls steadily" in text and "best λ is 0 " in text and "at an end because the text model" in text
     assert "+0.080 samples-F1 (95 % paired bootstrap +0.050 to +0.110): more than row noise" in text
     peaked = falling.assign(samples_f1=[0.6, 0.75, 0.5], micro_f1=[0.7, 0.8, 0.6])
-    text = fusion_figures.lambda_headline(peaked.drop(columns=["diff", "diff_low", "diff_high", "significant"]))
+    text = fusion_report.lambda_headline(peaked.drop(columns=["diff", "diff_low", "diff_high", "significant"]))
     assert "peaks inside the range" in text and "at an end" not in text
 
 
 def test_training_headline_says_whether_it_stopped_early_or_hit_the_cap():
     history = pd.DataFrame({"epoch": [1, 2, 3, 4], "train_loss": [0.5, 0.3, 0.2, 0.1],
                             "val_micro_f1": [0.6, 0.7, 0.65, 0.64], "best": [False, True, False, False]})
-    assert "stopped early after 2 epochs" in errors_training_curves.training_headline({"lstm_seed3": history},
+    assert "stopped early after 2 epochs" in errors.training_headline({"lstm_seed3": history},
                                                                                       {"lstm": 8})
     rising = history.assign(best=[False, False, False, True])
-    assert "still improving at its last epoch (the epoch cap)" in errors_training_curves.training_headline(
+    assert "still improving at its last epoch (the epoch cap)" in errors.training_headline(
         {"cnn": rising}, {"cnn": 4})
 
 
@@ -109,7 +102,7 @@ def test_what_we_found_is_built_from_the_table():
     pairs = [("a, tuned cut-offs", "a + expected-F1 sets", "a + calibrated expected-F1 sets")]
     joint = {"joint": "j", "late": "best", "joint_score": 0.73, "late_score": 0.74, "diff": -0.01, "low": -0.03,
              "high": 0.01}
-    text = results_summary.what_we_found(table, "best", "ref", "base", pairs, ["j"], joint, "λ text.")
+    text = fusion_report.what_we_found(table, "best", "ref", "base", pairs, ["j"], joint, "λ text.")
     assert "**best** (out-of-fold samples-F1 0.740)" in text and "cannot tell from no difference" in text
     assert "every method scores clearly above it" in text
     assert "for 1 of 1 combine rules as it is (mean change +0.010) and for 0 after calibration" in text
@@ -121,33 +114,33 @@ def test_figures_draw_and_headlines_state_numbers(data, tmp_path):
     Y, p_img, p_txt, preds = data
     probs = (p_img + p_txt) / 2
     figs = [
-        errors_per_label.plot_per_label_f1(errors_per_label.per_label_metrics(Y, preds)),
-        errors_precision_recall.plot_precision_recall(Y, probs, np.full(18, 0.3)),
-        results_captions.plot_caption_examples(["a man on a horse", "a dog"], [[1, 19], [18]]),
-        errors_gallery.plot_prediction_gallery([np.zeros((8, 8, 3), np.uint8)] * 2, ["cap one", "cap two"], Y[:2],
+        errors.plot_per_label_f1(errors.per_label_metrics(Y, preds)),
+        errors.plot_precision_recall(Y, probs, np.full(18, 0.3)),
+        errors.plot_caption_examples(["a man on a horse", "a dog"], [[1, 19], [18]]),
+        errors.plot_prediction_gallery([np.zeros((8, 8, 3), np.uint8)] * 2, ["cap one", "cap two"], Y[:2],
                                                probs[:2], preds["final fusion"][:2], title="gallery"),
     ]
     history = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [0.5, 0.3, 0.2], "val_loss": [0.4, 0.3, 0.35],
                             "val_micro_f1": [0.6, 0.7, 0.65], "best": [False, True, False]})
-    figs.append(errors_training_curves.plot_training_curves({"cnn": history}))
+    figs.append(errors.plot_training_curves({"cnn": history}))
     for k, fig in enumerate(figs):
         fig.savefig(tmp_path / f"{k}.png")
         plt.close(fig)
-    assert "epoch 2 kept (validation micro-F1 0.700" in errors_training_curves.training_headline({"cnn": history})
-    assert "Average precision of the fusion ranges" in errors_precision_recall.precision_recall_headline(Y, probs)
+    assert "epoch 2 kept (validation micro-F1 0.700" in errors.training_headline({"cnn": history})
+    assert "Average precision of the fusion ranges" in errors.precision_recall_headline(Y, probs)
     sweep = pd.DataFrame({"method": ["λ=0", "λ=0.5", "λ=1"], "lambda": [0.0, 0.5, 1.0], "cutoff": 0.5,
                           "micro_f1": [0.7, 0.8, 0.6], "samples_f1": [0.6, 0.75, 0.5], "diff": [-0.15, 0.0, -0.25],
                           "diff_low": [-0.2, 0.0, -0.3], "diff_high": [-0.1, 0.0, 0.01],
                           "significant": [True, False, False]})
-    figs = [fusion_figures.plot_lambda_sweep(sweep, {"samples_f1": 0.4})]
+    figs = [fusion_report.plot_lambda_sweep(sweep, {"samples_f1": 0.4})]
     methods = sweep.assign(macro_f1=[0.3, 0.4, 0.2]).rename(columns={"lambda": "x"})
-    figs.append(fusion_figures.plot_fusion_methods(methods, "λ=0.5", "λ=0.5", baseline="λ=1"))
+    figs.append(fusion_report.plot_fusion_methods(methods, "λ=0.5", "λ=0.5", baseline="λ=1"))
     for fig in figs:
         ax = fig.axes[0]
         assert ax.get_xlim()[0] <= 0 or ax.get_ylim()[0] <= 0  # bars and curves start at 0, nothing truncated
         fig.savefig(tmp_path / "fusion.png")
         plt.close(fig)
-    summary = results_summary.write_results_summary(tmp_path / "summary.md", "Results",
+    summary = fusion_report.write_results_summary(tmp_path / "summary.md", "Results",
                                                     {"Sweep": sweep, "Text": "hello"})
     text = summary.read_text()
     assert "## Sweep" in text and "| λ=0.5 | 0.5 | 0.5 | 0.8 | 0.75 |" in text and "hello" in text

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.core.cache_io import DamagedCacheWarning
+from helpers.core.files import DamagedCacheWarning
 from helpers.train.experiments import TIDY_COLUMNS, result_path, run_experiments
 
 

@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
-from helpers.core import atomic_io as atomic  # noqa: E402
+from helpers.core import files as atomic  # noqa: E402
 from helpers.core import metrics
 from helpers.core.config import DATA_ROOT, REPO_ROOT, demo_data_dir, run_paths  # noqa: E402
 from helpers.core.labels import LABEL_IDS, LABEL_NAMES, labels_to_matrix, matrix_to_labels, parse_label_field  # noqa: E402

@@ -11,9 +11,10 @@ from sklearn.metrics import f1_score
 
 from helpers.core.metrics import fast_f1
 from helpers.data.split import kfold_indices
-from helpers.fusion import average, catalogue, crossfit, inputs, logistic, methods
-from helpers.fusion import cutoffs as cut
-from helpers.models import size as model_size
+from helpers.fusion import crossfit, inputs, methods, rules
+from helpers.fusion import methods as catalogue
+from helpers.fusion import rules as cut
+from helpers.models import weights as model_size
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +26,11 @@ def data():
 
 def test_weighted_average_global_and_per_label():
     a, b = np.full((2, 18), 0.8), np.full((2, 18), 0.2)
-    assert np.allclose(average.weighted_average(a, b, 1.0), 0.8)
-    assert np.allclose(average.weighted_average(a, b, 0.0), 0.2)
-    assert np.allclose(average.weighted_average(a, b, 0.25), 0.25 * 0.8 + 0.75 * 0.2)
+    assert np.allclose(rules.weighted_average(a, b, 1.0), 0.8)
+    assert np.allclose(rules.weighted_average(a, b, 0.0), 0.2)
+    assert np.allclose(rules.weighted_average(a, b, 0.25), 0.25 * 0.8 + 0.75 * 0.2)
     lam = np.linspace(0, 1, 18)
-    assert np.allclose(average.weighted_average(a, b, lam)[0], lam * 0.8 + (1 - lam) * 0.2)
+    assert np.allclose(rules.weighted_average(a, b, lam)[0], lam * 0.8 + (1 - lam) * 0.2)
 
 
 def test_empty_row_fallback_emits_most_probable_label_only_on_empty_rows():
@@ -81,7 +82,7 @@ def test_global_cutoff_search_finds_a_separating_cutoff():
 
 def test_lambda_sweep_endpoints_are_the_single_models(data):
     Y, p_img, p_txt = data
-    sweep = average.lambda_sweep(Y, p_img, p_txt)
+    sweep = rules.lambda_sweep(Y, p_img, p_txt)
     assert sweep["lambda"].tolist() == pytest.approx([i / 10 for i in range(11)])
     image_only = f1_score(Y, p_img >= 0.5, average="micro")
     text_only = f1_score(Y, p_txt >= 0.5, average="micro")
@@ -92,7 +93,7 @@ def test_lambda_sweep_endpoints_are_the_single_models(data):
 def test_newton_logistic_matches_sklearn(data):
     Y, p_img, p_txt = data
     X = methods._features("logistic", p_img, p_txt)
-    weights = logistic.fit_logistic(X, Y, C=0.5)
+    weights = rules.fit_logistic(X, Y, C=0.5)
     for j in (0, 2, 7):
         ref = LogisticRegression(C=0.5, tol=1e-10, max_iter=5000).fit(X[:, j], Y[:, j])
         assert np.allclose(weights[j, :-1], ref.coef_[0], atol=1e-4)
@@ -106,7 +107,7 @@ def test_logistic_falls_back_to_average_for_single_class_label(data):
     fitted = methods.fit_fusion(methods.FusionMethod("lr", "logistic", "label"), Y, p_img, p_txt)
     assert not fitted.learned[5] and fitted.learned[0]
     probs = fitted.proba(p_img, p_txt)
-    assert np.allclose(probs[:, 5], average.weighted_average(p_img, p_txt, fitted.lam)[:, 5])
+    assert np.allclose(probs[:, 5], rules.weighted_average(p_img, p_txt, fitted.lam)[:, 5])
 
 
 def test_cross_fit_scores_rows_only_by_fits_that_did_not_see_them(data):
@@ -207,7 +208,7 @@ def test_a_damaged_fusion_file_names_itself(tmp_path):
 
 def test_intervals_and_baseline_row_in_the_methods_table(data):
     from helpers.core.metrics import BASELINE_NAME, baseline_prediction
-    from helpers.fusion import tables
+    from helpers.report import fusion as tables
 
     Y, p_img, p_txt = data
     folds = kfold_indices(Y, 3, seed=0)

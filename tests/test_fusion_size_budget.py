@@ -1,11 +1,10 @@
-"""The size budget (table21): weights files read through helpers.models.weights_file, the backbone row, the total."""
+"""The size budget (table21): weights files read through helpers.models.weights, the backbone row, the total."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from helpers.models.size import to_half
-from helpers.models.weights_file import WeightsFileError, save_weights
+from helpers.models.weights import WeightsFileError, save_weights, to_half
 from helpers.report import size_budget
 
 

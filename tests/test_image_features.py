@@ -7,10 +7,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from helpers.core.cache_io import DamagedCacheWarning
+from helpers.core.files import DamagedCacheWarning
 from helpers.core.labels import N_LABELS
 from helpers.data.images import ImageError
-from helpers.train import image_features as imf
+from helpers.train import image_data as imf
 
 FEATURE_DIM = 16
 
@@ -122,7 +122,7 @@ def test_loader_batches_normalised_images_and_targets(images):
 def test_real_resnet_features_and_throughput(images):
     from torchvision.models import resnet18
 
-    from helpers.models.image_models import feature_extractor
+    from helpers.models.image_model import feature_extractor
 
     folder, ids = images
     backbone = feature_extractor(resnet18(weights=None))

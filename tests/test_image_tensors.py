@@ -6,9 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers.core.cache_io import DamagedCacheWarning
-from helpers.models.image_models import REFERENCE_MEAN, REFERENCE_STD
-from helpers.train import image_tensors as it
+from helpers.core.files import DamagedCacheWarning
+from helpers.models.image_model import REFERENCE_MEAN, REFERENCE_STD
+from helpers.train import image_data as it
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.data.image_checks import check_images
-from helpers.data.images import ImageError, load_rgb, load_rgb_resized
+from helpers.data.images import ImageError, check_images, load_rgb, load_rgb_resized
 
 
 def save(img: Image.Image, path: Path, **kwargs) -> Path:

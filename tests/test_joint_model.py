@@ -7,14 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.core.cache_io import DamagedCacheWarning
 from helpers.core.config import run_paths
+from helpers.core.files import DamagedCacheWarning
+from helpers.engine.fit import TrainConfig, fit
 from helpers.models.joint import FUSIONS, JointConfig, build_joint, init_caption_branch, joint_config_for
 from helpers.models.lstm import LstmConfig, build_model, lstm_config
-from helpers.models.size import to_half
-from helpers.models.weights_file import save_weights
+from helpers.models.weights import save_weights, to_half
 from helpers.train import joint_training
-from helpers.train.fit import TrainConfig, fit
 
 VOCAB = 40
 

@@ -24,9 +24,8 @@ from helpers.models.lstm import (
     measure_train_throughput,
     synthetic_captions,
 )
-from helpers.models.size import MB, model_bytes, to_half
-from helpers.models.weights_file import WeightsFileError, save_weights
-from helpers.report.lstm_tables import size_table
+from helpers.models.weights import MB, WeightsFileError, model_bytes, save_weights, to_half
+from helpers.report.lstm import size_table
 from tests.lstm_fakes import SMALL
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # the fixture is in conftest.py

@@ -10,18 +10,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.core.cache_io import DamagedCacheWarning
+from helpers.core.files import DamagedCacheWarning
 from helpers.core.labels import N_LABELS
 from helpers.core.profiles import PROFILES, LstmSettings
 from helpers.models.lstm import ARCHITECTURES
-from helpers.report.ablation_plots import MIN_SCORE_SPAN, spread_sentence
-from helpers.report.lstm_figures import ablation_sentence, learning_curves_title, plot_ablation, run_status
-from helpers.report.lstm_findings import what_we_found
-from helpers.report.lstm_tables import BASELINE_SETTING, ablation_summary, ablation_table
+from helpers.report.ablations import MIN_SCORE_SPAN, spread_sentence
+from helpers.report.lstm import (
+    BASELINE_SETTING,
+    ablation_sentence,
+    ablation_summary,
+    ablation_table,
+    learning_curves_title,
+    plot_ablation,
+    run_status,
+    what_we_found,
+)
 from helpers.train.experiments import TIDY_COLUMNS
 from helpers.train.lstm_ablations import AblationResult, ablation_base, ablation_settings, run_lstm_ablation
-from helpers.train.lstm_final import train_final_lstm
-from helpers.train.lstm_runs import LstmRun, trivial_baseline
+from helpers.train.lstm_training import LstmRun, train_final_lstm, trivial_baseline
 from tests.lstm_fakes import SMALL, fake_run, toy_encoded
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # the fixture is in conftest.py

@@ -12,14 +12,15 @@ from helpers.core.labels import N_LABELS
 from helpers.core.metrics import multilabel_scores
 from helpers.core.profiles import LstmSettings
 from helpers.models.lstm import LstmConfig, load_lstm
-from helpers.models.weights_file import load_weights
-from helpers.report.lstm_tables import performance_table
-from helpers.train.lstm_final import final_run_config, train_final_lstm
-from helpers.train.lstm_runs import (
+from helpers.models.weights import load_weights
+from helpers.report.lstm import performance_table
+from helpers.train.lstm_training import (
     LstmRun,
     _flush_denormals_is_on,
+    final_run_config,
     flush_denormals,
     reference_run,
+    train_final_lstm,
     train_lstm,
     trivial_baseline,
 )

@@ -122,7 +122,7 @@ def test_pipeline_smoke_regenerates_every_figure_table_and_submission(tiny_data,
 
 @pytest.mark.slow
 def test_smoke_submission_is_valid_and_scored(tiny_data, smoke_run):
-    from helpers.report.submission import read_submission
+    from helpers.data.submission import read_submission
 
     out, _ = smoke_run
     test_ids = pd.read_csv(tiny_data / "test_labels.csv", dtype=str)["ImageID"]

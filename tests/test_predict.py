@@ -1,4 +1,4 @@
-"""The predictor file and helpers.predict: round trips, float16, the command line, and bad input."""
+"""The predictor file and helpers.predictor.predictor: round trips, float16, the command line, and bad input."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -12,17 +12,17 @@ from helpers.core.config import RunPaths
 from helpers.core.labels import LABEL_IDS, N_LABELS
 from helpers.data.csv_format import read_test_csv
 from helpers.data.images import ImageError, load_rgb, load_rgb_resized
+from helpers.data.submission import read_submission
 from helpers.demo import generate_demo_data
 from helpers.fusion.methods import FusionMethod, fit_fusion
-from helpers.models.image_models import FeatureHead, FrozenBackbone, feature_extractor, image_transform
+from helpers.models.backbones import DEFAULT_WIDTHS, SCRATCH_NAME, ScratchResNet
+from helpers.models.image_model import FeatureHead, FrozenBackbone, feature_extractor, image_transform
 from helpers.models.joint import JointConfig, build_joint
 from helpers.models.lstm import LstmConfig, build_lstm, lstm_config
-from helpers.models.scratch_cnn import DEFAULT_WIDTHS, SCRATCH_NAME, ScratchResNet
-from helpers.models.size import to_half
-from helpers.models.weights_file import save_weights
-from helpers.predict import PROBABILITY_COLUMNS, Predictor, differing_rows, main, measure_predict_throughput
-from helpers.report.predictor_build import bundle_from_handoffs, predictor_components
-from helpers.report.predictor_bundle import (
+from helpers.models.weights import save_weights, to_half
+from helpers.predictor.build import bundle_from_handoffs, predictor_components
+from helpers.predictor.cli import main
+from helpers.predictor.file import (
     FORMAT_VERSION,
     CaptionEncoding,
     JointPart,
@@ -30,14 +30,18 @@ from helpers.report.predictor_bundle import (
     PredictorFileError,
     TextPart,
     build_predictor_bundle,
+    image_part,
     save_predictor,
 )
-from helpers.report.predictor_modules import image_part
-from helpers.report.submission import read_submission
+from helpers.predictor.predictor import (
+    PROBABILITY_COLUMNS,
+    Predictor,
+    differing_rows,
+    measure_predict_throughput,
+)
 from helpers.text.encoding import EncodedText, encoded_path, save_encoded
+from helpers.text.preprocessing import Preprocessor, TextConfig
 from helpers.text.stopwords import bundled_stopwords
-from helpers.text.tokenizer import Preprocessor
-from helpers.text.variants import TextConfig
 from helpers.text.vocabulary import build_vocab, encode
 
 SIZE = 32

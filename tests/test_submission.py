@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from helpers.core.labels import labels_to_matrix
-from helpers.report.submission import SubmissionError, score_submission, validate_submission, write_submission
+from helpers.data.submission import SubmissionError, score_submission, validate_submission, write_submission
 
 IDS = ["30000.jpg", "30001.jpg", "30002.jpg"]
 

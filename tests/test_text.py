@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 
 from helpers import text
-from helpers.core.cache_io import DamagedCacheWarning
 from helpers.core.config import run_paths
+from helpers.core.files import DamagedCacheWarning
 from helpers.core.profiles import get_profile
 from helpers.run import Run
 from helpers.text import (
@@ -315,8 +315,8 @@ def test_load_encoded_names_a_damaged_file_and_the_notebook_to_rerun(tiny_run):
 
 
 def test_lemmatizer_tables_come_from_the_data_file():
-    from helpers.core.atomic_io import read_json
     from helpers.core.config import LEMMATIZER_FILE
+    from helpers.core.files import read_json
 
     tables = read_json(LEMMATIZER_FILE)
     assert all(lemmatize_word(form) == lemma for form, lemma in tables["irregular"].items())
@@ -324,7 +324,7 @@ def test_lemmatizer_tables_come_from_the_data_file():
 
 
 def test_dictionary_sizes_table_reports_every_variant(tiny_run):
-    from helpers.report import text_tables
+    from helpers.report import text as text_tables
 
     encoded = text.encode_all_variants(tiny_run, download=False)
     configs = {v: variant_config(v, tiny_run.profile.text) for v in encoded}
@@ -342,7 +342,7 @@ def test_dictionary_sizes_table_reports_every_variant(tiny_run):
 
 
 def test_what_we_found_is_built_from_the_computed_values(tiny_run):
-    from helpers.report import text_tables
+    from helpers.report import text as text_tables
 
     encoded = text.encode_all_variants(tiny_run, download=False)
     configs = {v: variant_config(v, tiny_run.profile.text) for v in encoded}

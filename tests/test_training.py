@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.train.fit import TrainConfig, fit, load_checkpoint, predict_proba
+from helpers.engine.fit import TrainConfig, fit, load_checkpoint, predict_proba
 
 
 def toy_data(n: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,7 +95,7 @@ KILLED_RUN = textwrap.dedent("""
     import os, sys, torch
     sys.path[:0] = [{repo!r}, {tests!r}]
     from test_training import Batches, make_model, toy_data
-    from helpers.train.fit import TrainConfig, fit
+    from helpers.engine.fit import TrainConfig, fit
 
     class DiesInEpoch3(Batches):
         epoch = 0
@@ -154,7 +154,7 @@ def test_one_status_line_per_run_says_how_it_came_about(tmp_path, capsys):
 
 
 def test_damaged_checkpoint_is_set_aside_and_the_run_retrains(tmp_path):
-    from helpers.core.cache_io import DamagedCacheWarning
+    from helpers.core.files import DamagedCacheWarning
 
     x, y = toy_data()
     ckpt = tmp_path / "model.pt"
@@ -188,6 +188,6 @@ def test_adamw_one_cycle_learns_and_resumes_exactly(tmp_path):
 
 
 def test_cpu_training_runs_in_float32():
-    from helpers.train.fit import autocast_dtype
+    from helpers.engine.fit import autocast_dtype
 
     assert autocast_dtype(torch.device("cpu")) is None

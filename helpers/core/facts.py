@@ -8,8 +8,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from helpers.core.atomic_io import read_json
 from helpers.core.config import FACTS_FILE
+from helpers.core.files import read_json
 
 
 @lru_cache(maxsize=1)

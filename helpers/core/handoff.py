@@ -5,7 +5,7 @@ Summaries:     artifacts/results/<model>_summary.json (times, size, config, metr
                wrote: "weights" (paths relative to the output folder) and "histories" (names for load_history)).
 Histories:     artifacts/results/<name>_history.csv (one row per epoch, best epoch marked).
 Encoded text:  artifacts/text/<variant>.pt (notebook 02 -> 04), see encoded_captions_path.
-Predictor:     artifacts/predictor.pt (notebook 05 -> helpers.predict), see predictor_path.
+Predictor:     artifacts/predictor.pt (notebook 05 -> helpers.predictor.predictor), see predictor_path.
 
 A consumer reads names from the producer's summary and never re-derives them (a training seed or a
 backbone choice changes them). A missing hand-off names the notebook to run first.
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.core.atomic_io import atomic_path, read_json, write_json
 from helpers.core.config import RunPaths
+from helpers.core.files import atomic_path, read_json, write_json
 from helpers.core.labels import N_LABELS
 
 SPLITS = ("val", "test")

@@ -72,7 +72,8 @@ class CnnSettings:
     backbones: tuple[str, ...] = ("resnet34", "resnet50", "efficientnet_b3", "regnet_y_3_2gf", "convnext_tiny")
     backbone_max_rows: int | None = None  # None: every training row
     losses: tuple[str, ...] = ("bce", "focal", "asymmetric")  # loss comparison of the head (bce: the reference)
-    # without pretrained weights (smoke / cpu offline): a small ResNet trained from scratch (helpers.train.cnn_scratch)
+    # without pretrained weights (smoke / cpu offline): a small ResNet trained from scratch
+    # (helpers.train.image_training)
     scratch_image_size: int = 64
     scratch_widths: tuple[int, ...] = (32, 64, 128, 256)
     scratch_epochs: int = 15

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.core.atomic_io import write_text
+from helpers.core.files import write_text
 from helpers.core.labels import N_LABELS, matrix_to_labels
 
 TRAIN_HEADER = ("ImageID", "Labels", "Caption")

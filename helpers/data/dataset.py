@@ -1,4 +1,6 @@
-"""Read and validate a data folder in the COMP5329 layout: train.csv, test.csv, data/<ImageID>
+"""A short hash of a data folder's contents: part of every cache key.
+
+Read and validate a data folder in the COMP5329 layout: train.csv, test.csv, data/<ImageID>
 (and test_labels.csv for the built-in demo data).
 
 Every problem is reported with the file, the line numbers and the ImageIDs at fault; nothing
@@ -7,6 +9,8 @@ training rows; each skipped row is listed in ImageCaptionData.skipped and announ
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +22,36 @@ from helpers.core.config import IMAGES_SUBDIR, TEST_CSV, TEST_LABELS_CSV, TRAIN_
 from helpers.core.labels import labels_to_matrix, parse_label_field
 from helpers.data.csv_format import read_labels_csv, read_test_csv, read_train_csv
 from helpers.data.errors import DataError, DataWarning, listing
-from helpers.data.image_checks import check_image_folder, verify_level
+from helpers.data.images import check_image_folder, verify_level
 
+
+# ---- from data/fingerprint
+def data_fingerprint(data_dir: str | Path, length: int = 16) -> str:
+    """Short hex hash of train.csv + test.csv contents and the image folder's listing
+    (names, sizes, modification times); keys the feature caches. Copying the images without
+    keeping their modification times changes it."""
+    data_dir = Path(data_dir).expanduser()
+    digest = hashlib.sha256()
+    for name in (TRAIN_CSV, TEST_CSV):
+        path = data_dir / name
+        if not path.is_file():
+            raise DataError(f"{path}: file not found; the data folder must hold {TRAIN_CSV}, {TEST_CSV} and "
+                            f"{IMAGES_SUBDIR}/ as given in the assignment.")
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    images_dir = data_dir / IMAGES_SUBDIR
+    entries: list[str] = []
+    if images_dir.is_dir():
+        with os.scandir(images_dir) as it:
+            for entry in it:
+                if entry.is_file():
+                    st = entry.stat()
+                    entries.append(f"{entry.name}\t{st.st_size}\t{st.st_mtime_ns}")
+    entries.sort()
+    digest.update("\n".join(entries).encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:length]
+
+
+# ---- from data/dataset
 ON_BAD_IMAGE = ("error", "skip")
 
 

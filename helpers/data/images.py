@@ -1,11 +1,31 @@
-"""Load images as RGB whatever their mode, with fast reduced-size JPEG decoding."""
+"""Load images as RGB whatever their mode, with fast reduced-size JPEG decoding.
+
+Checking the image files of a data folder before anything else runs, and caching the result.
+
+Levels: "exists" (one directory listing), "header" (PIL opens each header and the JPEG/PNG end
+marker is present: finds non-images and truncated copies), "full" (every image decoded at a tiny
+scale, over every CPU). The result of a header/full check is kept in a JSON file keyed by the data
+fingerprint, so only the first notebook on a data set pays for it.
+"""
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
+from helpers.core.config import IMAGES_SUBDIR, TEST_CSV, TRAIN_CSV
+from helpers.core.console import headless
+from helpers.core.files import read_json, write_json
+from helpers.data.errors import DataError, listing
+
+# ---- from data/images
 READ_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 _ORIENTATION_TAG = 0x0112
 # EXIF orientation -> the transpose that makes the image upright.
@@ -100,3 +120,202 @@ def load_rgb_resized(path: str | Path, size: int) -> Image.Image:
     if rgb.size != (size, size):
         rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
     return rgb
+
+
+# ---- from data/image_checks
+@dataclass
+class ImageReport:
+    """Result of check_images: IDs without a file, IDs whose file is not a readable image."""
+
+    missing: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # ImageID -> what is wrong
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.corrupt
+
+    @property
+    def bad(self) -> list[str]:
+        return self.missing + self.corrupt
+
+
+def list_image_files(images_dir: str | Path) -> set[str]:
+    """Names of the regular files in a folder (one directory scan, no stat per file on Linux)."""
+    with os.scandir(images_dir) as entries:
+        return {e.name for e in entries if e.is_file()}
+
+
+VerifyLevel = Literal["exists", "header", "full"]
+VERIFY_LEVELS: tuple[str, ...] = ("exists", "header", "full")
+DECODE_CHECK_PX = 32  # the full check decodes each JPEG at its smallest DCT scale that still covers 32 x 32
+_END_MARKERS = {"JPEG": b"\xff\xd9", "PNG": b"IEND"}  # found in the last _TAIL_BYTES of a complete file
+_TAIL_BYTES = 64
+_PARALLEL_FROM = 1000  # images; below this a process pool costs more than it saves
+_CHUNK = 256
+
+
+def verify_level(verify: bool | str) -> str:
+    """Normalise check_images' verify argument: False -> 'exists', True -> 'header', or a level name."""
+    if verify is True or verify is False:
+        return "header" if verify else "exists"
+    if verify not in VERIFY_LEVELS:
+        raise ValueError(f"verify_images must be one of {VERIFY_LEVELS} (or True / False), got {verify!r}")
+    return str(verify)
+
+
+def _header_problem(path: Path) -> str | None:
+    """None if PIL can identify the file from its header and its end marker is there, else a short reason.
+
+    A JPEG without its end-of-image marker (FF D9) or a PNG without its IEND chunk near the end of
+    the file is usually a truncated copy; such files, and only those, get the full decode check
+    (so a file with harmless trailing bytes still passes).
+    """
+    try:
+        with open(path, "rb") as f:
+            with Image.open(f) as im:
+                fmt = im.format
+                im.size  # noqa: B018 - header parsed by open(); size proves it is an image
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - _TAIL_BYTES))
+            tail = f.read()
+    except UnidentifiedImageError:
+        return "corrupt image: not a format PIL can identify"
+    except READ_ERRORS as err:
+        return f"corrupt image ({type(err).__name__}: {err})"
+    end_marker = _END_MARKERS.get(fmt or "")
+    if end_marker is not None and end_marker not in tail:
+        return _decode_problem(path)
+    return None
+
+
+def _decode_problem(path: Path) -> str | None:
+    """None if the whole file decodes to RGB (as load_rgb_resized does, at a tiny scale), else a short reason.
+
+    Unlike the header check this reads every byte of pixel data, so it also finds truncated files.
+    """
+    try:
+        load_rgb_resized(path, DECODE_CHECK_PX)
+    except ImageError as err:
+        cause = err.__context__
+        if isinstance(cause, UnidentifiedImageError):
+            return "corrupt image: not a format PIL can identify"
+        if cause is not None:
+            return f"corrupt or truncated image ({type(cause).__name__}: {cause})"
+        return "corrupt or truncated image"
+    return None
+
+
+def _decode_problems(paths: list[Path]) -> list[str | None]:
+    return [_decode_problem(p) for p in paths]
+
+
+def _find_problems(paths: list[Path], level: str, workers: int | None) -> list[str | None]:
+    """One reason (or None) per path; the full decode check runs in a process pool for large folders."""
+    if level == "header":
+        check = _header_problem
+    else:
+        workers = workers or os.cpu_count() or 1
+        if workers > 1 and len(paths) >= _PARALLEL_FROM:
+            chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                return [reason for chunk in pool.map(_decode_problems, chunks) for reason in chunk]
+        check = _decode_problem
+    iterator: Iterable[Path] = paths
+    if len(paths) > 2000 and not headless():  # under the pipeline a bar would stay in the saved notebook
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(paths, desc=f"checking images ({level})", unit="img", mininterval=2.0, leave=False)
+    return [check(p) for p in iterator]
+
+
+def check_images(images_dir: str | Path, image_ids: Iterable[str], verify: bool | str = False,
+                 workers: int | None = None) -> ImageReport:
+    """Check that every ImageID has a file in images_dir and, depending on verify, that it is readable.
+
+    verify: 'exists' (or False) - one directory listing; IDs not in it get one extra os.path check
+    (so case-insensitive file systems still work). 'header' (or True) - also open each header with
+    PIL and look for the JPEG / PNG end marker, decoding the files that lack it: finds files that are
+    not images and truncated files, misses damage inside the pixel data of a complete-looking file
+    (load_rgb raises ImageError for those when it meets them). 'full' - decode every file at a tiny
+    scale (JPEG draft mode): finds all of those, about 1-2 ms per image, spread over `workers`
+    processes (default: every CPU).
+    """
+    level = verify_level(verify)
+    images_dir = Path(images_dir)
+    image_ids = [str(i) for i in image_ids]
+    report = ImageReport()
+    present = list_image_files(images_dir) if images_dir.is_dir() else set()
+    for image_id in image_ids:
+        if image_id not in present and not (images_dir / image_id).is_file():
+            report.missing.append(image_id)
+            report.reasons[image_id] = "missing image file"
+    if level != "exists":
+        missing = set(report.missing)
+        todo = [i for i in image_ids if i not in missing]
+        problems = _find_problems([images_dir / i for i in todo], level, workers)
+        for image_id, reason in zip(todo, problems, strict=True):
+            if reason is not None:
+                report.corrupt.append(image_id)
+                report.reasons[image_id] = reason
+    return report
+
+
+def _read_check_cache(path: Path | None, verify: str) -> dict[str, str] | None:
+    """{ImageID: reason} of the corrupt images found by an earlier check at the same level, or None."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        cached = read_json(path)
+    except (OSError, ValueError):
+        return None  # unreadable cache: check again
+    if not isinstance(cached, dict) or cached.get("verify") != verify or not isinstance(cached.get("corrupt"), dict):
+        return None
+    return {str(k): str(v) for k, v in cached["corrupt"].items()}
+
+
+def _check_image_files(images_dir: Path, image_ids: list[str], verify: str, cache: Path | None) -> ImageReport:
+    """check_images, reusing the corrupt-image list of an earlier identical check kept in `cache` (JSON)."""
+    corrupt = _read_check_cache(cache, verify)
+    if corrupt is None:
+        report = check_images(images_dir, image_ids, verify=verify)
+        if cache is not None:
+            write_json(cache, {"verify": verify, "corrupt": {i: report.reasons[i] for i in report.corrupt}})
+        return report
+    report = check_images(images_dir, image_ids, verify="exists")  # missing files: one directory listing
+    for image_id in image_ids:
+        if image_id in corrupt and image_id not in report.reasons:
+            report.corrupt.append(image_id)
+            report.reasons[image_id] = corrupt[image_id]
+    return report
+
+
+def check_image_folder(
+    train: pd.DataFrame, test: pd.DataFrame, images_dir: Path, verify: str, on_bad_image: str,
+    cache: Path | None = None,
+) -> tuple[set[str], list[str]]:
+    """Check the image files; return the training ImageIDs to skip and one description per row."""
+    if not images_dir.is_dir():
+        raise DataError(f"{images_dir}: image folder not found; put the images of train.csv and test.csv "
+                        f"in a folder named '{IMAGES_SUBDIR}' beside them.")
+    report = _check_image_files(images_dir, list(train["ImageID"]) + list(test["ImageID"]), verify, cache)
+    if report.ok:
+        return set(), []
+    bad = set(report.bad)
+
+    def describe(df: pd.DataFrame, csv_name: str) -> list[str]:
+        rows = df[df["ImageID"].isin(bad)]
+        pairs = zip(rows["ImageID"].tolist(), rows["line"].tolist(), strict=True)
+        return [f"{csv_name} line {ln}: {i} ({report.reasons[i]})" for i, ln in pairs]
+
+    bad_train, bad_test = describe(train, TRAIN_CSV), describe(test, TEST_CSV)
+    fix = f"copy the missing or broken files into {images_dir}"
+    if on_bad_image == "error" or bad_test:
+        which = bad_train + bad_test if on_bad_image == "error" else bad_test
+        extra = "" if on_bad_image == "error" else " (test rows cannot be skipped: every test image needs a prediction)"
+        raise DataError(
+            f"{images_dir}: {len(which)} row(s) with an unusable image{extra}: {listing(which)}; {fix}"
+            + ("" if on_bad_image == "skip" else ", or pass on_bad_image='skip' to leave such training rows out")
+            + "."
+        )
+    return bad & set(train["ImageID"]), bad_train

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from helpers.core.atomic_io import atomic_path, write_json
 from helpers.core.config import IMAGES_SUBDIR, TEST_CSV, TEST_LABELS_CSV, TRAIN_CSV
 from helpers.core.console import headless
+from helpers.core.files import atomic_path, write_json
 from helpers.data.csv_format import write_captions_csv, write_labels_csv
 from helpers.demo.captions import make_captions
 from helpers.demo.label_sets import sample_label_sets

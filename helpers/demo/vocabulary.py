@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from helpers.core.atomic_io import read_json
 from helpers.core.config import DEMO_VOCABULARY_FILE
+from helpers.core.files import read_json
 from helpers.core.labels import LABEL_IDS
 
 

@@ -14,35 +14,43 @@ Combine rules (on the method's two `sources`, by default the image and the text 
 Labels with a single class on the fit rows fall back to the global λ average.
 Decision rules: fixed (0.5), global (one cut-off maximising the objective), label (per-label
 cut-off maximising that label's F1), row_f1 (per row, the label set with the highest plug-in
-expected F1; see helpers.fusion.decision), each optionally after per-label Platt calibration.
+expected F1; see helpers.fusion.rules), each optionally after per-label Platt calibration.
+
+The fusion methods table11 compares: single models, the reference's average, the better rules, joint models.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from helpers.core.atomic_io import atomic_path
+from helpers.core.files import atomic_path
 from helpers.core.labels import N_LABELS
 from helpers.core.metrics import fast_f1
-from helpers.fusion.average import LAMBDA_GRID, weighted_average
-from helpers.fusion.cutoffs import (
+from helpers.fusion.rules import (
     CUTOFF_GRID,
     DEFAULT_CUTOFF,
+    LAMBDA_GRID,
     OBJECTIVES,
     apply_cutoffs,
+    apply_platt,
     best_global_cutoff,
     best_label_cutoffs,
+    expected_f1_sets,
+    fit_logistic,
+    fit_platt,
     label_f1_grid,
+    logit,
     pick_best,
+    sigmoid,
+    weighted_average,
 )
-from helpers.fusion.decision import apply_platt, expected_f1_sets, fit_platt
-from helpers.fusion.logistic import fit_logistic, logit, sigmoid
 
+# ---- from fusion/methods
 COMBINES = ("image", "text", "average", "label_average", "logistic", "logistic_all")
 CUTOFF_RULES = ("fixed", "global", "label", "row_f1")
 
@@ -106,7 +114,7 @@ class FittedFusion:
       1. P = lam·p1 + (1 − lam)·p2; for labels with learned, P = sigmoid(features·coef + intercept),
          features = [logit p1_j, logit p2_j] ("logistic") or all 36 logits ("logistic_all");
       2. if method.calibrate: P = sigmoid(platt_slope·logit P + platt_intercept);
-      3. method.cutoffs == "row_f1": helpers.fusion.decision.expected_f1_sets(P); otherwise
+      3. method.cutoffs == "row_f1": helpers.fusion.rules.expected_f1_sets(P); otherwise
          P >= cutoffs, then (method.fallback) the most probable label on an empty row.
     `load(path)` reads it back.
     """
@@ -263,3 +271,62 @@ def fit_fusion(method: FusionMethod, y_true: np.ndarray, p_first: np.ndarray, p_
     probs, fitted.platt_slope, fitted.platt_intercept = _calibrated(method, y, fitted.combined(p_first, p_second))
     fitted.cutoffs = _fit_cutoffs(method, y, probs)
     return fitted
+
+
+# ---- from fusion/catalogue
+REFERENCE_NAME = "reference: λ from {0.4, 0.5, 0.6}, cut-off 0.5"
+ROW_RULE = "expected-F1 sets"
+CALIBRATED_ROW_RULE = "calibrated expected-F1 sets"
+
+
+def _row_rules(name: str, combine: str, C: float, **kwargs: object) -> list[FusionMethod]:
+    """The samples-F1 decision rule for one combine rule: on its probabilities as they are, and calibrated."""
+    return [FusionMethod(f"{name} + {ROW_RULE}", combine, "row_f1", C=C, **kwargs),
+            FusionMethod(f"{name} + {CALIBRATED_ROW_RULE}", combine, "row_f1", C=C, calibrate=True, **kwargs)]
+
+
+def standard_methods(C: float = 1.0, joint_sources: Sequence[str] = ()) -> list[FusionMethod]:
+    """Every method of table11; the first two are the single models as trained, the fifth the reference.
+
+    joint_sources: names of joint image-caption models whose probabilities are fusion sources
+    (e.g. "joint concat"); each appears as trained, with per-label cut-offs and with the row rule.
+    """
+    methods = [
+        FusionMethod("image model, cut-off 0.5", "image", "fixed", fallback=False),
+        FusionMethod("text model, cut-off 0.5", "text", "fixed", fallback=False),
+        FusionMethod("image model, tuned cut-offs", "image", "label"),
+        FusionMethod("text model, tuned cut-offs", "text", "label"),
+        FusionMethod(REFERENCE_NAME, "average", "fixed", fallback=False, lambdas=(0.4, 0.5, 0.6)),
+        FusionMethod("global λ + global cut-off", "average", "global"),
+        FusionMethod("global λ + per-label cut-offs", "average", "label"),
+        FusionMethod("per-label λ + per-label cut-offs", "label_average", "label"),
+        FusionMethod("logistic (2 logits) + per-label cut-offs", "logistic", "label", C=C),
+        FusionMethod("logistic (36 logits) + per-label cut-offs", "logistic_all", "label", C=C),
+    ]
+    for name, combine in (("image model", "image"), ("text model", "text"), ("global λ", "average"),
+                          ("per-label λ", "label_average"), ("logistic (2 logits)", "logistic"),
+                          ("logistic (36 logits)", "logistic_all")):
+        methods += _row_rules(name, combine, C)
+    for source in joint_sources:
+        pair = (source, "text")
+        methods += [FusionMethod(f"{source}, cut-off 0.5", "image", "fixed", fallback=False, sources=pair),
+                    FusionMethod(f"{source}, tuned cut-offs", "image", "label", sources=pair),
+                    *_row_rules(source, "image", C, sources=pair)]
+    return methods
+
+
+def row_rule_pairs(methods: Sequence[FusionMethod]) -> list[tuple[str, str, str]]:
+    """(per-label cut-off method, expected-F1 method, calibrated expected-F1 method) names per combine rule."""
+    names = {m.name for m in methods}
+    pairs = []
+    for name, tuned in (("image model", "image model, tuned cut-offs"), ("text model", "text model, tuned cut-offs"),
+                        ("global λ", "global λ + per-label cut-offs"),
+                        ("per-label λ", "per-label λ + per-label cut-offs"),
+                        ("logistic (2 logits)", "logistic (2 logits) + per-label cut-offs"),
+                        ("logistic (36 logits)", "logistic (36 logits) + per-label cut-offs"),
+                        *((m.sources[0], f"{m.sources[0]}, tuned cut-offs") for m in methods
+                          if m.sources[0] not in ("image",) and m.cutoffs == "fixed")):
+        row, calibrated = f"{name} + {ROW_RULE}", f"{name} + {CALIBRATED_ROW_RULE}"
+        if {tuned, row, calibrated} <= names:
+            pairs.append((tuned, row, calibrated))
+    return pairs

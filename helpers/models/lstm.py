@@ -19,12 +19,12 @@ Variants (`ARCHITECTURES`):
 Padding never feeds the prediction: every direction stops or starts at each caption's own last
 real token (see CaptionLSTM).
 
-Stored size: the float32 tensors of the state_dict (helpers.models.size.model_bytes), in MB = 10^6
+Stored size: the float32 tensors of the state_dict (helpers.models.weights.model_bytes), in MB = 10^6
 bytes. With the reference's 4,793-entry dictionary this gives 4.05 / 5.65 / 6.16 MB for standard /
 bidirectional / two layers, matching the study's 4.1 / 5.7 / 6.2 MB (MiB = 2^20 would give
 3.9 / 5.4 / 5.9 and miss the two-layer figure by 0.3).
 
-A saved LSTM is one helpers.models.weights_file file of kind "lstm" whose config (`lstm_config`) holds
+A saved LSTM is one helpers.models.weights file of kind "lstm" whose config (`lstm_config`) holds
 the dictionary size and every LstmConfig field, so `build_lstm(config)` rebuilds it.
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from helpers.core.labels import N_LABELS
-from helpers.models.weights_file import load_weights
+from helpers.models.weights import load_weights
 
 REFERENCE_VOCAB_SIZE = 4793  # the reference study's dictionary size
 READOUTS = ("last", "first_last")

@@ -3,7 +3,7 @@
 Each figure function returns a matplotlib Figure; the notebook shows it and saves it with run.save_fig.
 The statistics of the real train.csv (helpers.core.facts.load_facts) are drawn beside the given
 data as hollow markers, so a user with the real data sees them coincide. Caption-length histograms
-(fig05) are in helpers.report.text_lengths.
+(fig05) are in helpers.report.text.
 """
 from __future__ import annotations
 

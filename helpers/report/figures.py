@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from helpers.core.atomic_io import atomic_path, write_text
+from helpers.core.files import atomic_path, write_text
 
 DPI = 150
 _NAME = re.compile(r"^(fig|table)\d{2}_[a-z0-9_]+$")

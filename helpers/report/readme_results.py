@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from helpers.core.atomic_io import write_text
 from helpers.core.config import REPO_ROOT, run_paths
+from helpers.core.files import write_text
 
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"

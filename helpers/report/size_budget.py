@@ -2,10 +2,10 @@
 
 The assignment caps the stored model at 100 MB. Each component is shown at float32 and float16:
 the weights files the model notebooks list in their summaries (read with
-helpers.models.weights_file.load_weights, split by top-level module), a pretrained backbone that is
+helpers.models.weights.load_weights, split by top-level module), a pretrained backbone that is
 not in those files but stored in torchvision's cache (the part of a summary's size_bytes the files
 do not hold), and the fusion parameters. Floating tensors can be stored in half precision
-(helpers.models.size.to_half) and loaded back to float32 for computing.
+(helpers.models.weights.to_half) and loaded back to float32 for computing.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 import torch
 
-from helpers.models.size import MB, tensor_bytes
-from helpers.models.weights_file import load_weights
+from helpers.models.weights import MB, load_weights, tensor_bytes
 
+# ---- from report/size_budget
 BUDGET_MB = 100.0
 BACKBONE_ROW = "pretrained backbone (stored in torchvision's cache, not in the weights file)"
 

@@ -10,7 +10,6 @@
 `variants` names the four configurations notebook 04 compares, `tokenizer` applies steps 1-3, and
 `encoding` writes and reads the encoded tensors notebook 04 trains on. Notebooks use `from helpers import text`.
 """
-from helpers.text.cleaning import NON_LETTER_RULES, clean_words, raw_word_counts
 from helpers.text.encoding import (
     CACHE_FORMAT,
     EncodedText,
@@ -21,10 +20,21 @@ from helpers.text.encoding import (
     save_encoded,
 )
 from helpers.text.lemmatizer import lemmatize_word
-from helpers.text.normalizers import NORMALIZERS, word_normalizer
+from helpers.text.preprocessing import (
+    FIT_ON,
+    NON_LETTER_RULES,
+    NORMALIZERS,
+    TEXT_VARIANTS,
+    VARIANT_TITLES,
+    Preprocessor,
+    TextConfig,
+    clean_words,
+    raw_word_counts,
+    token_counts,
+    variant_config,
+    word_normalizer,
+)
 from helpers.text.stopwords import StopWords, bundled_stopwords, load_stopwords
-from helpers.text.tokenizer import Preprocessor, token_counts
-from helpers.text.variants import FIT_ON, TEXT_VARIANTS, VARIANT_TITLES, TextConfig, variant_config
 from helpers.text.vocabulary import (
     OOV,
     OOV_INDEX,

@@ -2,7 +2,7 @@
 
 A file holds plain tensors, strings and numbers (loadable with torch.load(weights_only=True)) and a
 key (data fingerprint, split, config, stop word list, normalizer); a file with the same key is
-reused. Every read goes through helpers.core.cache_io.read_cached: a damaged file is set aside and
+reused. Every read goes through helpers.core.files.read_cached: a damaged file is set aside and
 re-encoded (notebook 02) or named in the error (notebook 04).
 """
 from __future__ import annotations
@@ -15,14 +15,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from helpers.core.atomic_io import atomic_path
-from helpers.core.cache_io import read_cached
 from helpers.core.config import RunPaths
-from helpers.core.hashing import stable_hash
+from helpers.core.files import atomic_path, read_cached, stable_hash
 from helpers.text import stopwords as stopword_lists
+from helpers.text.preprocessing import TEXT_VARIANTS, Preprocessor, TextConfig, variant_config
 from helpers.text.stopwords import StopWords
-from helpers.text.tokenizer import Preprocessor
-from helpers.text.variants import TEXT_VARIANTS, TextConfig, variant_config
 from helpers.text.vocabulary import build_vocab, encode, fit_rows
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from helpers.core.atomic_io import read_json
 from helpers.core.config import LEMMATIZER_FILE
+from helpers.core.files import read_json
 
 _VOWELS = set("aeiou")
 

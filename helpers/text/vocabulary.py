@@ -7,9 +7,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import torch
 
+from helpers.text.preprocessing import Preprocessor, TextConfig
 from helpers.text.stopwords import StopWords
-from helpers.text.tokenizer import Preprocessor
-from helpers.text.variants import TextConfig
 
 PAD, OOV = "-PAD-", "-OOV-"
 PAD_INDEX, OOV_INDEX = 0, 1

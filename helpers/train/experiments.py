@@ -4,7 +4,7 @@ A tidy result has one row per (experiment, setting, seed, metric) with its value
 figure can be redrawn from the CSV and every number says which config and seed produced it.
 Each finished (setting, seed) result is stored as JSON keyed by its config and the data, so
 an interrupted sweep resumes where it stopped and an unchanged one is not recomputed; a damaged
-result file is set aside (helpers.core.cache_io.read_cached) and that run is recomputed.
+result file is set aside (helpers.core.files.read_cached) and that run is recomputed.
 """
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.core.atomic_io import read_json, write_json
-from helpers.core.cache_io import read_cached
-from helpers.core.hashing import stable_hash
+from helpers.core.files import read_cached, read_json, stable_hash, write_json
 
 TIDY_COLUMNS = ["experiment", "setting", "seed", "metric", "value"]
 

@@ -4,10 +4,10 @@ Inputs are what notebooks 02 and 03 already cached: the frozen backbone's featur
 train.csv and test.csv image (files named in notebook 03's summary) and the encoded captions of
 the standard text variant; the caption branch starts from notebook 04's first trained LSTM (its weights
 file, listed in the text model's summary), so it need not learn language from scratch in a few
-epochs. Training rows train, validation rows choose the epoch (helpers.train.fit.fit:
+epochs. Training rows train, validation rows choose the epoch (helpers.engine.fit.fit:
 checkpointed, resumed after an interruption, reused when nothing changed); the model's validation
 and test probabilities then enter notebook 05's comparison as one more fusion source. The final
-weights are one helpers.models.weights_file file of kind "joint" (`load_joint` rebuilds the model).
+weights are one helpers.models.weights file of kind "joint" (`load_joint` rebuilds the model).
 """
 from __future__ import annotations
 
@@ -20,13 +20,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from helpers.core.cache_io import read_cached
+from helpers.core.files import read_cached, stable_hash
 from helpers.core.handoff import save_history, save_probabilities, save_summary
-from helpers.core.hashing import stable_hash
+from helpers.engine.fit import FitResult, TrainConfig, fit, predict_proba
 from helpers.models.joint import JointModel, build_joint, init_caption_branch, joint_config_for
-from helpers.models.size import model_bytes
-from helpers.models.weights_file import WeightsFile, load_weights, save_weights
-from helpers.train.fit import FitResult, TrainConfig, fit, predict_proba
+from helpers.models.weights import WeightsFile, load_weights, model_bytes, save_weights
 
 if TYPE_CHECKING:
     from helpers.run import Run

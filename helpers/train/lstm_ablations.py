@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from helpers.core.atomic_io import atomic_path
-from helpers.core.cache_io import read_cached
-from helpers.core.hashing import stable_hash
+from helpers.core.files import atomic_path, read_cached, stable_hash
 from helpers.core.metrics import binarize, scores_at_cutoff
 from helpers.core.profiles import LstmSettings
 from helpers.models.lstm import ARCHITECTURES
 from helpers.train.experiments import result_path, run_experiments
-from helpers.train.lstm_runs import LstmRun, predict, reference_run, train_lstm, trivial_baseline
+from helpers.train.lstm_training import LstmRun, predict, reference_run, train_lstm, trivial_baseline
 
 if TYPE_CHECKING:
     from helpers.run import Run

@@ -1,0 +1,272 @@
+"""One training loop for every model: the CNN head, the fine-tuned CNN, the from-scratch CNN, the LSTM, the joint model.
+
+`fit` trains with a multi-label loss on logits (binary cross-entropy by default, see losses.py),
+evaluates validation micro-F1 after each epoch, keeps the best weights, can stop early, and writes
+an atomic checkpoint (a weights file) at the end of each epoch. Re-running with the same checkpoint
+path and key resumes an interrupted run from its last finished epoch, or reuses a finished one
+without training again. Every epoch reseeds torch from (seed, epoch), so an interrupted-and-resumed
+run gives the same numbers as an uninterrupted one on CPU. On CUDA it trains under autocast
+(bfloat16, or float16 with a GradScaler); on the CPU it runs in float32, unchanged.
+
+A batch is a tuple whose last element is the 0/1 target matrix; the other elements are
+passed to the model: logits = model(*batch[:-1]).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from helpers.core.console import headless as is_headless
+from helpers.core.files import read_cached, stable_hash
+from helpers.core.metrics import binarize, micro_f1
+from helpers.engine.device import seed_everything
+from helpers.engine.losses import make_loss
+from helpers.models.image_model import choose_precision
+from helpers.models.weights import load_weights, save_weights
+
+# ---- from train/fit
+CHECKPOINT_KIND = "fit_checkpoint"  # a weights file whose state_dict is the best epoch's model
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings of one training run (stored in its checkpoint)."""
+
+    epochs: int
+    lr: float = 1e-3
+    optimizer: str = "adam"  # "adam", "adamw" or "sgd" (momentum 0.9)
+    weight_decay: float = 0.0
+    cutoff: float = 0.5  # probability cut-off for the validation micro-F1
+    patience: int | None = None  # early stopping after this many epochs without improvement; None: all epochs
+    seed: int = 0
+    schedule: str = "constant"  # or "onecycle": OneCycleLR stepped every batch, peaking at lr
+    loss: str = "bce"  # see helpers.engine.losses.LOSS_NAMES
+
+
+@dataclass
+class FitResult:
+    history: pd.DataFrame  # one row per epoch: epoch, train_loss, val_loss, val_micro_f1, train_s, eval_s
+    best_epoch: int  # 1-based epoch whose weights the model now holds
+    best_val_micro_f1: float
+    train_time_s: float  # optimisation time summed over epochs (validation excluded), resumed parts included
+    resumed_from_epoch: int = 0  # 0: started fresh
+    reused: bool = False  # True: a finished run was loaded from its checkpoint, nothing trained
+    stopped_early: bool = False  # True: patience ran out before the epoch cap
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """How this run came about: reused, resumed from epoch N, or trained afresh."""
+        if self.reused:
+            return "reused (finished run loaded from its checkpoint)"
+        if self.resumed_from_epoch:
+            return f"resumed from epoch {self.resumed_from_epoch}"
+        return "trained afresh"
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}; use 'adam', 'adamw' or 'sgd'")
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
+    """None for a constant learning rate; a per-batch OneCycleLR for "onecycle"."""
+    if config.schedule == "constant":
+        return None
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, epochs=config.epochs,
+                                                   steps_per_epoch=max(steps_per_epoch, 1))
+    raise ValueError(f"unknown schedule {config.schedule!r}; use 'constant' or 'onecycle'")
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """Mixed precision for training (helpers.models.image_model.choose_precision): bfloat16 on CUDA where
+    supported, else float16; None (float32) on the CPU."""
+    return choose_precision(device, training=True).autocast_dtype
+
+
+def _to_device(batch: tuple, device: torch.device) -> tuple:
+    return tuple(t.to(device, non_blocking=True) if torch.is_tensor(t) else t for t in batch)
+
+
+@torch.inference_mode()
+def predict_proba(
+    model: nn.Module, batches: Iterable[tuple], device: torch.device | str = "cpu", with_targets: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Sigmoid outputs for every batch, concatenated; optionally the targets too."""
+    device = torch.device(device)
+    model.eval()
+    dtype = autocast_dtype(device)
+    probs, targets = [], []
+    for batch in batches:
+        batch = _to_device(tuple(batch), device)
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            logits = model(*batch[:-1])
+        probs.append(torch.sigmoid(logits.float()).cpu())
+        targets.append(batch[-1].cpu())
+    p = torch.cat(probs).numpy() if probs else np.zeros((0, 0), dtype=np.float32)
+    if with_targets:
+        return p, (torch.cat(targets).numpy() if targets else np.zeros_like(p))
+    return p
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """A fit checkpoint as a dict: key, config, epoch, complete, best_model (the state_dict) and resume state."""
+    saved = load_weights(path, kind=CHECKPOINT_KIND)
+    return {**saved.extra, "config": saved.config, "best_model": saved.state_dict}
+
+
+def _read_checkpoint(path: Path) -> dict | None:
+    """The checkpoint, or None (with a warning, the file set aside) when it cannot be read."""
+    return read_cached(path, load_checkpoint, "training checkpoint")
+
+
+def fit(
+    model: nn.Module,
+    train_batches: Iterable[tuple],
+    val_batches: Iterable[tuple] | None,
+    config: TrainConfig,
+    *,
+    device: torch.device | str = "cpu",
+    checkpoint: str | Path | None = None,
+    key: str = "",
+    fresh: bool = False,
+    desc: str = "training",
+    log_every: int | None = None,
+) -> FitResult:
+    """Train `model` in place and leave it holding its best weights (by validation micro-F1).
+
+    train_batches is iterated once per epoch (a DataLoader or any re-iterable).
+    checkpoint/key: where to save after each epoch and what must match to resume or reuse;
+    fresh=True ignores an existing checkpoint. One line per run says whether it was reused, resumed
+    or trained afresh and which epoch was kept; log_every=N adds a line every N epochs.
+    """
+    device = torch.device(device)
+    model.to(device)
+    optimizer = make_optimizer(model, config)
+    scheduler = make_scheduler(optimizer, config, _length(train_batches)) if config.schedule != "constant" else None
+    loss_fn = make_loss(config.loss)
+    amp_dtype = autocast_dtype(device)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    checkpoint = Path(checkpoint) if checkpoint else None
+    full_key = f"{key}|{stable_hash(config)}"
+
+    history: list[dict] = []
+    best_state: dict | None = None
+    best_score, best_epoch, start_epoch, train_time = -1.0, 0, 0, 0.0
+    saved = _read_checkpoint(checkpoint) if checkpoint and not fresh else None
+    if saved is not None and saved.get("key") == full_key:
+        history = saved["history"]
+        best_state, best_score, best_epoch = saved["best_model"], saved["best_score"], saved["best_epoch"]
+        train_time, start_epoch = saved["train_time_s"], saved["epoch"]
+        if saved["complete"]:
+            model.load_state_dict(best_state)
+            result = FitResult(pd.DataFrame(history), best_epoch, best_score, train_time,
+                               resumed_from_epoch=start_epoch, reused=True,
+                               stopped_early=saved.get("stopped_early", False))
+            _report(desc, result, config)
+            return result
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        if scheduler is not None and saved.get("scheduler"):
+            scheduler.load_state_dict(saved["scheduler"])
+
+    headless = is_headless()
+    bar = tqdm(range(start_epoch, config.epochs), desc=desc, disable=headless, leave=False,
+               initial=start_epoch, total=config.epochs)
+    stopped_early = False
+    for epoch in bar:
+        seed_everything(config.seed * 100_003 + epoch)
+        model.train()
+        t0 = time.perf_counter()
+        total_loss, total_rows = 0.0, 0
+        for batch in train_batches:
+            batch = _to_device(tuple(batch), device)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = model(*batch[:-1])
+            loss = loss_fn(logits.float(), batch[-1].float())
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            if scheduler is not None:
+                scheduler.step()
+            total_loss += float(loss.detach()) * len(batch[-1])
+            total_rows += len(batch[-1])
+        train_s = time.perf_counter() - t0
+        train_time += train_s
+
+        row = {"epoch": epoch + 1, "train_loss": total_loss / max(total_rows, 1), "train_s": train_s}
+        if val_batches is not None:
+            t1 = time.perf_counter()
+            probs, targets = predict_proba(model, val_batches, device, with_targets=True)
+            row["val_loss"] = float(nn.functional.binary_cross_entropy(
+                torch.from_numpy(probs).clamp(1e-7, 1 - 1e-7), torch.from_numpy(targets).float()))
+            row["val_micro_f1"] = micro_f1(targets, binarize(probs, config.cutoff))
+            row["eval_s"] = time.perf_counter() - t1
+        history.append(row)
+
+        score = row.get("val_micro_f1", -row["train_loss"])
+        if score > best_score:
+            best_score, best_epoch = score, epoch + 1
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        if config.patience is not None and epoch + 1 - best_epoch >= config.patience:
+            stopped_early = True
+        complete = stopped_early or epoch + 1 == config.epochs
+
+        message = f"epoch {epoch + 1}/{config.epochs}: loss {row['train_loss']:.4f}"
+        if "val_micro_f1" in row:
+            message += f", val micro-F1 {row['val_micro_f1']:.4f}"
+        bar.set_postfix_str(message)
+        if log_every and (epoch + 1) % log_every == 0 and not complete:
+            print(f"{desc} {message} ({train_s:.1f} s)", flush=True)
+
+        if checkpoint:
+            resume = {"key": full_key, "epoch": epoch + 1, "complete": complete, "stopped_early": stopped_early,
+                      "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                      "scheduler": scheduler.state_dict() if scheduler is not None else {},
+                      "best_score": best_score, "best_epoch": best_epoch, "history": history,
+                      "train_time_s": train_time}
+            save_weights(checkpoint, kind=CHECKPOINT_KIND, config=asdict(config), state_dict=best_state or {},
+                         extra=resume)
+        if stopped_early:
+            break
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    result = FitResult(pd.DataFrame(history), best_epoch, best_score, train_time, resumed_from_epoch=start_epoch,
+                       stopped_early=stopped_early)
+    _report(desc, result, config)
+    return result
+
+
+def _length(batches: Iterable) -> int:
+    """Batches per epoch (a schedule needs it): len() of a DataLoader or sequence, else one counting pass."""
+    try:
+        return len(batches)  # type: ignore[arg-type]
+    except TypeError:
+        return sum(1 for _ in batches)  # a re-iterable object such as a batch factory
+
+
+def _report(desc: str, result: FitResult, config: TrainConfig) -> None:
+    """The one line per training run: how it came about, where it ended and which epoch it kept."""
+    epochs = len(result.history)
+    ending = (f"stopped early after {epochs} of {config.epochs} epochs" if result.stopped_early
+              else f"{epochs} epochs")
+    print(f"{desc}: {result.status}; {ending}, kept epoch {result.best_epoch} "
+          f"(val micro-F1 {result.best_val_micro_f1:.4f}), {result.train_time_s:.1f} s of training", flush=True)

@@ -1,0 +1,240 @@
+"""Label new images and captions with the trained system: `Predictor` and `python -m helpers.predict`.
+
+    from helpers.predictor.predictor import Predictor
+    predictor = Predictor.load("artifacts/predictor.pt")
+    table = predictor.predict(["a.jpg", "b.jpg"], ["A man riding a horse.", "Two red buses."])
+
+`table` has one row per input: `labels` (the predicted label ids) and the 18 fused probabilities
+(columns p_1 .. p_19). The file is notebook 05's `<out>/artifacts/predictor.pt`
+(helpers.predictor.file describes it). From a shell, every row of a COMP5329-format test.csv:
+
+    python -m helpers.predict --model artifacts/predictor.pt --data-dir /path/to/comp5329 --out labels.csv
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from helpers.core.config import IMAGES_SUBDIR, TEST_CSV
+from helpers.core.console import headless
+from helpers.core.files import atomic_path
+from helpers.core.labels import LABEL_IDS, N_LABELS, matrix_to_labels
+from helpers.data.csv_format import read_test_csv
+from helpers.data.errors import DataError, listing
+from helpers.data.images import check_images
+from helpers.data.submission import (
+    read_submission,
+    submission_table,
+    validate_submission,
+    write_submission,
+)
+from helpers.engine.device import pick_device
+from helpers.engine.fit import predict_proba
+from helpers.models.image_model import choose_precision
+from helpers.models.registry import build_part
+from helpers.predictor.file import PredictorFileError, fusion_from_state, load_predictor_bundle, used_sources
+from helpers.predictor.inputs import CaptionEncoder, ImageInput, ImageInputs, check_inputs
+from helpers.train.image_data import prepare_for_inference
+from helpers.train.lstm_training import predict as lstm_predict
+
+# ---- from predict
+PROBABILITY_COLUMNS = [f"p_{label}" for label in LABEL_IDS]
+FEATURE_BATCH = 4096  # rows per batch of the small networks run on features and tokens
+
+
+class Predictor:
+    """The whole trained system from one predictor file: image model, caption model(s), fusion rule."""
+
+    def __init__(self, bundle: dict[str, Any], source: str = "the predictor bundle"):
+        self.bundle, self.source = bundle, source
+        self.fusion = fusion_from_state(bundle["fusion"])
+        self.sources = used_sources(self.fusion)
+        image, text, joint = bundle["image"] or {}, bundle["text"], bundle["joint"]
+        self.image = image
+        self.image_model = build_part(image["model"], "image", f"{source}: image model") if image.get("model") else None
+        self.architecture = image["model"]["config"].get("arch") if self.image_model is not None else None
+        self.features_model = (build_part(image["features"], "features", f"{source}: image features")
+                               if image.get("features") else None)
+        if self.features_model is None and self.architecture == "B":
+            self.features_model = self.image_model.backbone  # the frozen backbone's features feed the joint model
+        self.text_models = [build_part(m, "lstm", f"{source}: text model {i + 1}") for i, m in enumerate(text["models"])
+                            ] if text else []
+        self.text_encoder = CaptionEncoder(text["encoding"]) if text else None
+        self.joint_name = joint["name"] if joint else None
+        self.joint_model = build_part(joint["model"], "joint", f"{source}: joint model") if joint else None
+        self.joint_encoder = CaptionEncoder(joint["encoding"]) if joint else None
+        available = {"image": self.image_model is not None, "text": bool(self.text_models),
+                     self.joint_name: self.joint_model is not None and self.features_model is not None}
+        missing = [s for s in self.sources if not available.get(s)]
+        if missing:
+            raise PredictorFileError(f"{source}: the fusion rule uses source(s) {missing} but the file holds no "
+                                     "model for them; rebuild it with notebook 05_ensembling")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Predictor:
+        """Read a predictor file (nothing unpickled); PredictorFileError says what is wrong with a bad one."""
+        return cls(load_predictor_bundle(path), str(path))
+
+    def describe(self) -> str:
+        b = self.bundle
+        image = f"image model {self.architecture} at {self.image['size']} px" if self.image_model else "no image model"
+        parts = [image,
+                 f"{len(self.text_models)} caption model(s)", *([self.joint_name] if self.joint_name else [])]
+        return (f"{self.source}: format {b['format_version']}, written by project {b['project_version']} with torch "
+                f"{b['torch_version']}{', float16 weights' if b['half'] else ''}; {', '.join(parts)}; fusion "
+                f"{self.fusion.method.name!r}: {self.fusion.method.describe()}")
+
+    def predict(self, images: Sequence[ImageInput], captions: Sequence[str], batch_size: int = 64,
+                device: str | torch.device = "auto", num_workers: int = 0, progress: bool = True) -> pd.DataFrame:
+        """One row per (image, caption): `labels` (label ids) and the 18 fused probabilities (PROBABILITY_COLUMNS).
+
+        images: file paths or PIL images; captions: one non-empty string per image. Batches of
+        batch_size images (decoded in num_workers processes), on `device` ("auto": the GPU if any).
+        """
+        images, captions = list(images), list(captions)
+        check_inputs(images, captions)
+        if not images:
+            return pd.DataFrame({"labels": [], **{c: np.zeros(0, np.float32) for c in PROBABILITY_COLUMNS}})
+        device = pick_device(device) if isinstance(device, str) else device
+        probs = self._image_sources(images, batch_size, num_workers, device, progress)
+        if "text" in self.sources:
+            tokens, lengths = self.text_encoder.encode(captions)
+            probs["text"] = np.mean([lstm_predict(m.to(device), tokens, lengths, device)[0]
+                                     for m in self.text_models], axis=0)
+        if self.joint_name in self.sources:
+            tokens, lengths = self.joint_encoder.encode(captions)
+            probs[self.joint_name] = predict_proba(self.joint_model.to(device),
+                                                   _batches(probs.pop("features"), tokens, lengths), device)
+        first, second = (np.asarray(probs.get(s, np.zeros((len(images), N_LABELS))), dtype=np.float32)
+                         for s in self.fusion.method.sources)
+        table = pd.DataFrame(self.fusion.proba(first, second).astype(np.float32), columns=PROBABILITY_COLUMNS)
+        table.insert(0, "labels", matrix_to_labels(self.fusion.predict(first, second)))
+        return table
+
+    def _image_sources(self, images: list[ImageInput], batch_size: int, num_workers: int, device: torch.device,
+                       progress: bool) -> dict[str, Any]:
+        """{"image": probabilities, "features": joint-model input} as far as the fusion needs them.
+
+        Architecture B runs as the pipeline runs it: backbone features at the inference precision, then
+        the head in float32 on those features; architecture A gives logits directly.
+        """
+        wants_image, wants_features = "image" in self.sources, self.joint_name in self.sources
+        networks = {}
+        if wants_image:
+            networks["image"] = self.image_model.backbone if self.architecture == "B" else self.image_model
+        if wants_features and not (wants_image and self.architecture == "B"):
+            networks["features"] = self.features_model
+        if not networks:
+            return {}
+        out = self._run_images(networks, images, batch_size, num_workers, device, progress)
+        if wants_image and self.architecture == "B":
+            if wants_features:
+                out["features"] = out["image"]
+            out["image"] = predict_proba(self.image_model.head.to(device), _batches(out["image"]), device)
+        elif wants_image:
+            out["image"] = torch.sigmoid(out["image"]).numpy()
+        return out
+
+    @torch.inference_mode()
+    def _run_images(self, networks: dict[str, torch.nn.Module], images: list[ImageInput], batch_size: int,
+                    num_workers: int, device: torch.device, progress: bool) -> dict[str, torch.Tensor]:
+        """Each network's output for every image, float32 on the CPU; images decoded once for all of them."""
+        image = self.image
+        precision = choose_precision(device)
+        networks = {k: prepare_for_inference(m, device, precision) for k, m in networks.items()}
+        loader = DataLoader(ImageInputs(images, image["size"], image["preprocessing"], image["mean"], image["std"]),
+                            batch_size=batch_size, num_workers=num_workers, pin_memory=device.type == "cuda")
+        outputs: dict[str, list[torch.Tensor]] = {k: [] for k in networks}
+        quiet = not progress or headless() or len(loader) < 5
+        for batch in tqdm(loader, desc="predicting", unit="batch", disable=quiet, mininterval=2.0):
+            batch = batch.to(device, non_blocking=True)
+            if precision.channels_last:
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            for name, network in networks.items():
+                with precision.autocast():
+                    outputs[name].append(network(batch).float().cpu())
+        return {name: torch.cat(parts) for name, parts in outputs.items()}
+
+
+def _batches(features: torch.Tensor | None, tokens: torch.Tensor | None = None,
+             lengths: torch.Tensor | None = None) -> list[tuple[torch.Tensor, ...]]:
+    """(inputs..., dummy targets) batches for predict_proba; captions trimmed to each batch's longest."""
+    n = len(features) if features is not None else len(tokens)
+    batches = []
+    for index in torch.arange(n).split(FEATURE_BATCH):
+        inputs: tuple[torch.Tensor, ...] = () if features is None else (features[index],)
+        if tokens is not None:
+            inputs += (tokens[index, : int(lengths[index].max())], lengths[index])
+        batches.append((*inputs, torch.zeros(len(index), N_LABELS)))
+    return batches
+
+
+def measure_predict_throughput(predictor: Predictor, images: Sequence[ImageInput], captions: Sequence[str], *,
+                               batch_size: int = 64, device: str = "auto", num_workers: int = 0) -> float:
+    """Rows per second of Predictor.predict on these rows (image decoding included), after a one-batch warm-up."""
+    warm = min(len(images), batch_size)
+    predictor.predict(images[:warm], captions[:warm], batch_size, device, num_workers, progress=False)
+    start = time.perf_counter()
+    predictor.predict(images, captions, batch_size, device, num_workers, progress=False)
+    return len(images) / (time.perf_counter() - start)
+
+
+def read_rows(data_dir: str | Path, csv: str | Path = TEST_CSV) -> tuple[pd.DataFrame, Path]:
+    """The rows of a COMP5329-format test.csv and its image folder, checked as the pipeline checks them."""
+    data_dir = Path(data_dir).expanduser()
+    csv_path = Path(csv) if Path(csv).is_absolute() else data_dir / csv
+    rows = read_test_csv(csv_path)
+    if rows.empty:
+        raise DataError(f"{csv_path}: no rows after the header; nothing to label")
+    lines = [f"line {ln} ({i})" for i, c, ln in zip(rows["ImageID"], rows["Caption"], rows["line"]) if not c.strip()]
+    if lines:
+        raise DataError(f"{csv_path}: {len(lines)} empty caption(s): {listing(lines)}; every row needs a caption text")
+    duplicated = rows[rows["ImageID"].duplicated(keep=False)]
+    if len(duplicated):
+        dup = [f"line {ln} ({i})" for i, ln in zip(duplicated["ImageID"], duplicated["line"])]
+        raise DataError(f"{csv_path}: duplicate ImageIDs: {listing(dup)}; every ImageID must appear once")
+    images_dir = data_dir / IMAGES_SUBDIR
+    if not images_dir.is_dir():
+        raise DataError(f"{images_dir}: image folder not found; put the images of {csv_path.name} in a folder named "
+                        f"'{IMAGES_SUBDIR}' beside it")
+    report = check_images(images_dir, rows["ImageID"], verify="header")
+    if not report.ok:
+        bad = [f"line {ln}: {i} ({report.reasons[i]})" for i, ln in zip(rows["ImageID"], rows["line"])
+               if i in report.reasons]
+        raise DataError(f"{images_dir}: {len(bad)} row(s) of {csv_path.name} with an unusable image: {listing(bad)}; "
+                        "copy the missing or broken files there")
+    return rows, images_dir
+
+
+def label_csv(predictor: Predictor, data_dir: str | Path, out: str | Path, csv: str | Path = TEST_CSV,
+              probabilities: str | Path | None = None, **predict_options: Any) -> Path:
+    """Label every row of a test.csv and write the submission (and the probabilities), each atomically."""
+    rows, images_dir = read_rows(data_dir, csv)
+    ids = rows["ImageID"].tolist()
+    table = predictor.predict([images_dir / i for i in ids], rows["Caption"].tolist(), **predict_options)
+    validate_submission(submission_table(ids, table["labels"]), ids)  # before anything is written
+    if probabilities is not None:
+        with atomic_path(Path(probabilities)) as tmp:
+            table[PROBABILITY_COLUMNS].assign(ImageID=ids)[["ImageID", *PROBABILITY_COLUMNS]].to_csv(tmp, index=False)
+    return write_submission(out, ids, list(table["labels"]), test_ids=ids)
+
+
+def differing_rows(predictor: Predictor, data_dir: str | Path, submission: str | Path, csv: str | Path = TEST_CSV,
+                   **predict_options: Any) -> pd.DataFrame:
+    """Rows where the predictor's labels differ from a submission file (empty: it reproduces it row for row)."""
+    rows, images_dir = read_rows(data_dir, csv)
+    ids = rows["ImageID"].tolist()
+    written = read_submission(submission, ids)
+    table = predictor.predict([images_dir / i for i in ids], rows["Caption"].tolist(), **predict_options)
+    again = submission_table(ids, table["labels"])["Labels"]
+    differ = written["Labels"].to_numpy() != again.to_numpy()
+    return pd.DataFrame({"ImageID": written["ImageID"][differ], "submission": written["Labels"][differ],
+                         "predictor": again[differ]}).reset_index(drop=True)

@@ -1,0 +1,297 @@
+"""Result tables of the fusion stage: paired-bootstrap intervals, the trivial baseline row, table10.
+
+Fusion figures and their generated headlines: the λ sweep (fig40, table05) and the methods (fig41, table11).
+
+Differences carry paired-bootstrap intervals (columns diff, diff_low, diff_high, significant from
+helpers.report.fusion.with_intervals); a difference whose interval contains 0 is drawn hollow.
+
+The results summary (figures/results_summary.md) and notebook 05's generated "What we found" paragraph.
+
+Every sentence is built from the computed tables, so it cannot drift from them; the summary file is
+what the README pastes between its results markers.
+"""
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from helpers.core.files import write_text
+from helpers.core.metrics import BASELINE_NAME, METRIC_TITLES, paired_bootstrap
+from helpers.fusion.crossfit import FinalFusion, score_row
+from helpers.fusion.methods import ROW_RULE, FusionMethod
+from helpers.report.figures import baseline_line, markdown_table, readable
+
+# ---- from fusion/tables
+INTERVAL_COLUMNS = ("diff", "diff_low", "diff_high", "significant")
+
+
+def baseline_row(y_true: np.ndarray, baseline_pred: np.ndarray) -> dict[str, object]:
+    """The trivial baseline as a method-table row (helpers.core.metrics.baseline_prediction's label set)."""
+    return score_row(BASELINE_NAME, "the training rows' most frequent label set on every row, no model",
+                     y_true, baseline_pred)
+
+
+def with_intervals(table: pd.DataFrame, y_true: np.ndarray, predictions: Mapping[str, np.ndarray], reference: str,
+                   metric: str = "samples_f1", n_boot: int = 1000, seed: int = 0, key: str = "method"
+                   ) -> pd.DataFrame:
+    """table plus the difference in `metric` to the reference row and its 95 % paired-bootstrap interval.
+
+    predictions: {table[key] value: 0/1 predictions on the same rows as y_true}. Columns added:
+    diff, diff_low, diff_high, significant (the interval excludes 0); the reference row gets 0.
+    """
+    if reference not in predictions:
+        raise KeyError(f"no predictions for the reference {reference!r}")
+    out = table.copy()
+    rows = []
+    for name in out[key]:
+        if name == reference:
+            rows.append({"diff": 0.0, "low": 0.0, "high": 0.0, "significant": False})
+            continue
+        rows.append(paired_bootstrap(y_true, predictions[name], predictions[reference], metric=metric,
+                                     n_boot=n_boot, seed=seed))
+    out["diff"] = [r["diff"] for r in rows]
+    out["diff_low"] = [r["low"] for r in rows]
+    out["diff_high"] = [r["high"] for r in rows]
+    out["significant"] = [bool(r["significant"]) for r in rows]
+    out.attrs["difference"] = f"{metric} minus the reference ({reference}); 95 % paired bootstrap over rows"
+    return out
+
+
+def describe_lambda(lam: np.ndarray) -> str:
+    """'0.6' for one global λ, 'per label: 0.2-0.9 (mean 0.55)' otherwise."""
+    lam = np.asarray(lam)
+    if np.allclose(lam, lam[0]):
+        return f"{lam[0]:g}"
+    return f"per label: {lam.min():g}-{lam.max():g} (mean {lam.mean():.2f})"
+
+
+def describe_fusion(method: FusionMethod, final: FinalFusion) -> str:
+    """The λ column of table10 for the final fusion: λ, or what replaces it."""
+    if method.combine in ("image", "text"):
+        return f"1 ({method.sources[0]} alone)" if method.combine == "image" else f"0 ({method.sources[1]} alone)"
+    learned = "learned (logistic); fallback λ " if final.fitted.learned.any() else ""
+    return learned + describe_lambda(final.fitted.lam)
+
+
+def sources_needed(method: FusionMethod) -> list[str]:
+    """The probability sources a method actually reads (a single-source rule reads one)."""
+    if method.combine == "image":
+        return [method.sources[0]]
+    if method.combine == "text":
+        return [method.sources[1]]
+    return list(method.sources)
+
+
+def ensemble_performance_table(scores: Mapping[str, Mapping[str, float]], components: Mapping[str, Sequence[str]],
+                               summaries: Mapping[str, Mapping[str, Any]], budget: pd.DataFrame,
+                               lambdas: Mapping[str, str], fusion_seconds: Mapping[str, tuple[float, float]]
+                               ) -> pd.DataFrame:
+    """table10: each model and fusion with its F1s, total training / testing time, λ and size.
+
+    scores: {row name: metrics} on the same validation rows; components: {row name: models it needs
+    (keys of summaries and of budget["model"])}; lambdas: {row name: λ text};
+    fusion_seconds: {row name: (fit s, apply s)} for rows that fit a fusion. Times and sizes of a
+    fusion include every model it needs (everything needed to predict). A row without components
+    (the trivial baseline) has no time and no size.
+    """
+    size32 = budget.groupby("model")["float32_MB"].sum()
+    size16 = budget.groupby("model")["float16_MB"].sum()
+    table = []
+    for name, metrics in scores.items():
+        models = list(components.get(name, ()))
+        fit_s, apply_s = fusion_seconds.get(name, (0.0, 0.0))
+        present = bool(models)
+        table.append({
+            "model": name, **{k: metrics[k] for k in ("micro_f1", "samples_f1", "macro_f1", "exact_match",
+                                                      "hamming_accuracy")},
+            "train_time_min": (sum(summaries[m]["train_time_s"] for m in models) + fit_s) / 60 if present else np.nan,
+            "test_time_s": sum(summaries[m]["test_time_s"] for m in models) + apply_s if present else np.nan,
+            "lambda": lambdas.get(name, ""),
+            "size_MB_float32": float(sum(size32.get(m, 0.0) for m in models)) if present else np.nan,
+            "size_MB_float16": float(sum(size16.get(m, 0.0) for m in models)) if present else np.nan,
+        })
+    return pd.DataFrame(table)
+
+
+# ---- from report/fusion_figures
+INDISTINGUISHABLE = "interval contains 0 (indistinguishable)"
+
+
+def plot_lambda_sweep(sweep: pd.DataFrame, baseline: dict[str, float] | None = None) -> plt.Figure:
+    """Micro- and samples-F1 against λ; hollow points: samples-F1 not distinguishable from λ = 0.5."""
+    fig, ax = plt.subplots(figsize=(7, 4.3))
+    for k, metric in enumerate(("micro_f1", "samples_f1")):
+        ax.plot(sweep["lambda"], sweep[metric], color=f"C{k}", label=METRIC_TITLES[metric])
+        if metric == "samples_f1" and "significant" in sweep:
+            same = ~sweep["significant"].astype(bool)
+            ax.plot(sweep.loc[~same, "lambda"], sweep.loc[~same, metric], "o", color=f"C{k}")
+            ax.plot(sweep.loc[same, "lambda"], sweep.loc[same, metric], "o", mfc="white", color=f"C{k}",
+                    label=f"samples-F1 vs λ=0.5: {INDISTINGUISHABLE}")
+        else:
+            ax.plot(sweep["lambda"], sweep[metric], "o", color=f"C{k}")
+    ax.axvspan(0.35, 0.65, color="grey", alpha=0.15, label="λ the reference tried (0.4-0.6)")
+    if baseline is not None:
+        baseline_line(ax, baseline["samples_f1"], label="trivial baseline (samples-F1)")
+    ax.set_ylim(0, 1)
+    ax.set(xlabel="λ (weight of the image model; 0 = text only, 1 = image only)",
+           ylabel="score on validation rows (0-1)", title=f"Weighted average, cut-off {sweep['cutoff'].iloc[0]:g}")
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def _shape(values: np.ndarray) -> str:
+    steps = np.diff(values)
+    if (steps <= 1e-12).all():
+        return "falls steadily from λ=0 to λ=1"
+    if (steps >= -1e-12).all():
+        return "rises steadily from λ=0 to λ=1"
+    best = int(np.argmax(values))
+    if 0 < best < len(values) - 1:
+        return "peaks inside the range"
+    return "is not monotone but is highest at an end"
+
+
+def lambda_headline(sweep: pd.DataFrame) -> str:
+    """The sweep's shape, its best λ and (from the intervals) whether it beats the reference's λ = 0.5."""
+    t = sweep.set_index("lambda")
+    best = sweep.loc[sweep["samples_f1"].idxmax()]
+    lam = float(best["lambda"])
+    text_only, image_only = t.loc[0.0, "samples_f1"], t.loc[1.0, "samples_f1"]
+    parts = [f"Samples-F1 {_shape(sweep['samples_f1'].to_numpy())}; its best λ is {lam:g} (samples-F1 "
+             f"{best['samples_f1']:.3f}, micro-F1 {best['micro_f1']:.3f}); text alone (λ=0) gives "
+             f"{text_only:.3f} and image alone (λ=1) {image_only:.3f}."]
+    if lam in (0.0, 1.0):
+        stronger, weaker = ("text", "image") if lam == 0.0 else ("image", "text")
+        parts.append(f"The best λ is at an end because the {stronger} model alone beats every mix: the {weaker} "
+                     f"model is {abs(text_only - image_only):.3f} worse, and at one cut-off of 0.5 averaging it in "
+                     "pulls the stronger model's confident probabilities towards the weaker's.")
+    if "diff_low" in sweep and lam != 0.5:
+        row = t.loc[lam]
+        verdict = ("more than row noise" if row["significant"] else "within row noise (the interval contains 0)")
+        parts.append(f"Against the reference's λ=0.5 the best λ differs by {row['diff']:+.3f} samples-F1 (95 % "
+                     f"paired bootstrap {row['diff_low']:+.3f} to {row['diff_high']:+.3f}): {verdict}.")
+    parts.append("λ here is read off the same rows it is scored on, as in the reference; table11 scores fitted "
+                 "rules out of fold.")
+    return " ".join(parts)
+
+
+def plot_fusion_methods(table: pd.DataFrame, chosen: str, reference: str, baseline: str | None = None
+                        ) -> plt.Figure:
+    """Left: out-of-fold scores per method from 0 (baseline dashed); right: samples-F1 minus the reference
+    with its 95 % paired-bootstrap interval (hollow: the interval contains 0). Chosen method in bold."""
+    metrics = ["micro_f1", "samples_f1", "macro_f1"]
+    shown = table[table["method"] != baseline] if baseline is not None else table
+    methods = list(shown["method"])
+    y = np.arange(len(methods))
+    fig, (ax, ax_diff) = plt.subplots(1, 2, figsize=(14, 0.32 * len(methods) + 2.2), sharey=True,
+                                      gridspec_kw={"width_ratios": [1.3, 1]})
+    height = 0.8 / len(metrics)
+    t = shown.set_index("method")
+    for k, metric in enumerate(metrics):
+        ax.barh(y + (k - 1) * height, t.loc[methods, metric], height=height, label=METRIC_TITLES[metric])
+    if baseline is not None:
+        baseline_line(ax, float(table.set_index("method").loc[baseline, "samples_f1"]),
+                      label="trivial baseline (samples-F1)", orientation="v")
+    ax.set_xlim(0, 1)
+    ax.set_yticks(y, methods, fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel="score on out-of-fold validation rows (0-1)", title="Fusion methods (bold: chosen)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.32 * len(methods) + 2.2) - 0.02), ncol=2,
+              fontsize=8)
+    diff = t.loc[methods]
+    err = np.vstack([diff["diff"] - diff["diff_low"], diff["diff_high"] - diff["diff"]])
+    ax_diff.errorbar(diff["diff"], y, xerr=err, fmt="none", ecolor="0.4", capsize=2)
+    sig = diff["significant"].astype(bool).to_numpy()
+    is_ref = np.array([m == reference for m in methods])
+    ax_diff.plot(diff["diff"][sig], y[sig], "o", color="C1", label="interval excludes 0")
+    ax_diff.plot(diff["diff"][~sig & ~is_ref], y[~sig & ~is_ref], "o", color="C1", mfc="white",
+                 label=INDISTINGUISHABLE)
+    ax_diff.plot(np.zeros(int(is_ref.sum())), y[is_ref], "D", color="black", label="the reference itself")
+    ax_diff.axvline(0, color="black", lw=0.8)
+    if baseline is not None:
+        base = table.set_index("method").loc[baseline]
+        baseline_line(ax_diff, float(base["diff"]), label="trivial baseline", orientation="v")
+    ax_diff.set(xlabel="samples-F1 minus the reference's (95 % paired bootstrap interval)",
+                title=textwrap.fill(f"Difference to the reference: {reference}", 60))
+    ax_diff.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.32 * len(methods) + 2.2) - 0.02), ncol=2,
+                   fontsize=8)
+    for tick in ax.get_yticklabels():
+        if tick.get_text() == chosen:
+            tick.set_fontweight("bold")
+    fig.tight_layout()
+    return fig
+
+
+def fusion_headline(table: pd.DataFrame, chosen: str, image: str, text: str, reference: str, folds: int) -> str:
+    """The chosen method, its gain over the better single model and over the reference, with the interval."""
+    t = table.set_index("method")
+    row = t.loc[chosen]
+    better = image if t.loc[image, "samples_f1"] >= t.loc[text, "samples_f1"] else text
+    best_single = float(t.loc[better, "samples_f1"])
+    verdict = ("more than row noise" if row["significant"]
+               else "an interval that contains 0: indistinguishable from the reference on these rows")
+    return (f"Chosen by out-of-fold samples-F1 (the competition metric, {folds}-fold cross-fitting on the validation "
+            f"rows): **{chosen}**, samples-F1 {row['samples_f1']:.3f}, micro-F1 {row['micro_f1']:.3f}, macro-F1 "
+            f"{row['macro_f1']:.3f}; the better single model ({better}) reaches samples-F1 {best_single:.3f} "
+            f"({row['samples_f1'] - best_single:+.3f}). Against the reference ({reference}) it gains "
+            f"{row['diff']:+.3f} samples-F1 (95 % paired bootstrap {row['diff_low']:+.3f} to {row['diff_high']:+.3f}), "
+            f"{verdict}.")
+
+
+# ---- from report/results_summary
+def write_results_summary(path: str | Path, title: str, sections: Mapping[str, str | pd.DataFrame]) -> Path:
+    """Markdown file with one section per entry: a generated paragraph or a table (rounded for reading)."""
+    parts = [f"# {title}", ""]
+    for heading, body in sections.items():
+        parts += [f"## {heading}", ""]
+        parts.append(markdown_table(readable(body)) if isinstance(body, pd.DataFrame) else str(body))
+        parts.append("")
+    return write_text(path, "\n".join(parts))
+
+
+def _interval(row: pd.Series) -> str:
+    return f"{row['diff']:+.3f} (95 % interval {row['diff_low']:+.3f} to {row['diff_high']:+.3f})"
+
+
+def what_we_found(table: pd.DataFrame, chosen: str, reference: str, baseline: str,
+                  row_pairs: Sequence[tuple[str, str, str]], joint_sources: Sequence[str],
+                  joint_vs_late: Mapping[str, float] | None, lambda_text: str, margin: float = 0.005) -> str:
+    """Findings of notebook 05 from table11 (with intervals): chosen method, baseline, decision rule, joint model."""
+    t = table.set_index("method")
+    base = float(t.loc[baseline, "samples_f1"])
+    parts = []
+    ch = t.loc[chosen]
+    parts.append(f"The final method is **{chosen}** (out-of-fold samples-F1 {ch['samples_f1']:.3f}); against the "
+                 f"reference ({reference}, {t.loc[reference, 'samples_f1']:.3f}) it differs by {_interval(ch)}, "
+                 + ("more than row noise." if ch["significant"] else "which the rows cannot tell from no difference."))
+    near = [m for m in t.index if m != baseline and t.loc[m, "samples_f1"] <= base + margin]
+    listed = "; ".join(near[:6]) + (f"; and {len(near) - 6} more" if len(near) > 6 else "")
+    parts.append(f"The trivial baseline scores samples-F1 {base:.3f}; "
+                 + (f"{len(near)} method(s) score within {margin} of it or below, i.e. learned next to nothing: "
+                    f"{listed}." if near else "every method scores clearly above it."))
+    if row_pairs:
+        plain = [t.loc[r, "samples_f1"] - t.loc[c, "samples_f1"] for c, r, _ in row_pairs]
+        calibrated = [t.loc[k, "samples_f1"] - t.loc[c, "samples_f1"] for c, _, k in row_pairs]
+        best_pair = max(row_pairs, key=lambda p: max(t.loc[p[1], "samples_f1"], t.loc[p[2], "samples_f1"]))
+        best_row = max(t.loc[best_pair[1], "samples_f1"], t.loc[best_pair[2], "samples_f1"])
+        parts.append(f"The per-row expected-F1 rule beats per-label cut-offs on samples-F1 for "
+                     f"{sum(d > 0 for d in plain)} of {len(row_pairs)} combine rules as it is (mean change "
+                     f"{sum(plain) / len(plain):+.3f}) and for {sum(d > 0 for d in calibrated)} after calibration "
+                     f"(mean {sum(calibrated) / len(calibrated):+.3f}); its best use is with "
+                     f"{best_pair[1].removesuffix(f' + {ROW_RULE}')} ({best_row:.3f}).")
+    if joint_sources and joint_vs_late is not None:
+        verdict = ("better" if joint_vs_late["low"] > 0 else "worse" if joint_vs_late["high"] < 0
+                   else "indistinguishable from it (the interval contains 0)")
+        parts.append(f"The best joint image-caption model ({joint_vs_late['joint']}, samples-F1 "
+                     f"{joint_vs_late['joint_score']:.3f}) against the best late fusion ({joint_vs_late['late']}, "
+                     f"{joint_vs_late['late_score']:.3f}): {joint_vs_late['diff']:+.3f} (95 % interval "
+                     f"{joint_vs_late['low']:+.3f} to {joint_vs_late['high']:+.3f}), {verdict}.")
+    parts.append(lambda_text)
+    return " ".join(parts)

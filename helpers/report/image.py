@@ -1,0 +1,327 @@
+"""Notebook 03's tables: cached features, how each architecture is built (table06), what it scores and costs
+(table07), and the backbone comparison (table27). Each score table carries the trivial baseline as a row.
+
+Notebook 03's figures: validation F1 per head epoch (fig18), architectures A and B side by side (fig25),
+the backbone comparison (fig27). Every score axis shows the trivial baseline as a dashed line and is never
+zoomed below helpers.report.ablations.MIN_SCORE_SPAN, so seed noise does not look like an effect.
+
+Sentences about notebook 03's results, generated from the computed numbers (never typed by hand).
+"""
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+
+from helpers.core.metrics import BASELINE_NAME, METRIC_TITLES, baseline_prediction, multilabel_scores, scores_at_cutoff
+from helpers.models.weights import MB, count_parameters
+from helpers.report.ablations import MIN_SCORE_SPAN
+from helpers.report.figures import baseline_line
+from helpers.train.image_data import FeatureSet
+from helpers.train.image_training import ModelOutcome
+
+# ---- from report/cnn_tables
+REFERENCE_WAY = "B, backbone run every epoch (reference's way)"
+SCORE_COLUMNS = ("val_micro_f1", "val_samples_f1", "val_macro_f1")
+
+
+def baseline_scores(Y_train: np.ndarray, y_true: np.ndarray) -> dict[str, float]:
+    """Every metric of the trivial baseline (the training rows' most frequent label set) on y_true's rows."""
+    return multilabel_scores(y_true, baseline_prediction(Y_train, len(y_true)))
+
+
+def weights_label(outcome: ModelOutcome) -> str:
+    """What the model's weights started from, in words."""
+    if outcome.trained_from_scratch:
+        return "trained from scratch"
+    return "pretrained (ImageNet)" if outcome.pretrained else "random init, frozen"
+
+
+def feature_table(features: dict[str, FeatureSet]) -> pd.DataFrame:
+    """One row per image set: how many images, whether read from the cache, extraction seconds and rate."""
+    return pd.DataFrame([{"image set": name, "images": len(fs.image_ids), "from cache": fs.from_cache,
+                          "extraction time (s)": fs.extract_s, "images per second": fs.images_per_s,
+                          "cache file": fs.path.name} for name, fs in features.items()])
+
+
+def cnn_performance_table(outcomes: Sequence[ModelOutcome], Y_train: np.ndarray, val_y: np.ndarray,
+                          test_y: np.ndarray | None, reference_train_s: float | None = None,
+                          reference_note: str = "") -> pd.DataFrame:
+    """table07: every metric (validation, and test where labels exist), training / testing time, size;
+    the trivial baseline as the first row and, when timed, architecture B the reference's way (extrapolated)."""
+    base: dict[str, Any] = {"model": BASELINE_NAME, "weights": "none (predicts one label set)",
+                            "pretrained_weights": False, "cutoff": np.nan}
+    base.update({f"val_{k}": v for k, v in baseline_scores(Y_train, val_y).items()})
+    if test_y is not None:
+        base.update({f"test_{k}": v for k, v in baseline_scores(Y_train, test_y).items()})
+    rows = [base]
+    for o in outcomes:
+        row: dict[str, Any] = {"model": o.name, "weights": weights_label(o), "pretrained_weights": o.pretrained,
+                               "cutoff": o.cutoff}
+        row.update({f"val_{k}": v for k, v in scores_at_cutoff(val_y, o.val_probs, o.cutoff).items()})
+        if test_y is not None:
+            row.update({f"test_{k}": v for k, v in scores_at_cutoff(test_y, o.test_probs, o.cutoff).items()})
+        row.update({"train_time_s": o.train_time_s, "test_time_s": o.test_time_s, "size_mb": o.size_bytes / MB,
+                    "extrapolated": False, "note": o.train_time_note})
+        rows.append(row)
+    if reference_train_s is not None:
+        b = next(o for o in outcomes if o.arch == "B")
+        rows.append({"model": REFERENCE_WAY, "weights": weights_label(b), "pretrained_weights": b.pretrained,
+                     "train_time_s": reference_train_s, "size_mb": b.size_bytes / MB, "extrapolated": True,
+                     "note": reference_note})
+    return pd.DataFrame(rows)
+
+
+def cnn_design_table(outcomes: Sequence[ModelOutcome]) -> pd.DataFrame:
+    """table06: how each architecture is built and trained."""
+    rows = []
+    for o in outcomes:
+        c, t = o.config, o.config["train_config"]
+        dim = c.get("feature_dim")
+        head = (" -> ".join(map(str, [dim, *c["head_hidden"], 18])) + f", ReLU, dropout {c['head_dropout']}"
+                if o.arch == "B" else "classifier replaced by an 18-way layer")
+        rows.append({
+            "model": o.name, "backbone": c["backbone"], "weights": weights_label(o), "pretrained_weights": o.pretrained,
+            "head": head, "trainable_parameters": count_parameters(o.model, trainable_only=True),
+            "total_parameters": count_parameters(o.model), "image_size_px": c["image_size"],
+            "preprocessing": c.get("preprocessing", "reference"), "augmentation": c.get("augment", False),
+            "optimizer": t["optimizer"], "schedule": t.get("schedule", "constant"), "loss": t.get("loss", "bce"),
+            "learning_rate": t["lr"], "epochs": t["epochs"], "best_epoch": o.fit.best_epoch,
+            "batch_size": c.get("batch_size", c.get("head_batch_size")), "cutoff": t["cutoff"],
+            "train_rows": c.get("train_rows", "all"),
+        })
+    return pd.DataFrame(rows)
+
+
+def backbone_table(compare: pd.DataFrame, baseline: dict[str, float]) -> pd.DataFrame:
+    """table27: one row per backbone (scores: mean over seeds, with the range over seeds), the baseline first."""
+    keep = ["weights", "pretrained_weights", "feature_dim", "parameters", "float32_MB", "float16_MB",
+            "features_per_s", "forward_per_s", "extraction_over_forward", "head_train_rows"]
+    grouped = compare.groupby("backbone", sort=False)
+    table = grouped[keep].first()
+    for column in SCORE_COLUMNS:
+        table[column] = grouped[column].mean()
+        table[f"{column}_seed_range"] = grouped[column].max() - grouped[column].min()
+    table["seeds"] = grouped["seed"].nunique()
+    table = table.reset_index()
+    base = {"backbone": BASELINE_NAME, "weights": "none", **{c: baseline[c.removeprefix("val_")]
+                                                              for c in SCORE_COLUMNS}}
+    return pd.concat([pd.DataFrame([base]), table], ignore_index=True)
+
+
+# ---- from report/cnn_figures
+BUDGET_MB = 100.0  # the assignment's limit on the stored model
+
+
+def _score_ylim(ax: plt.Axes, values: list[float]) -> None:
+    values = [v for v in values if np.isfinite(v)]
+    if not values:
+        return
+    low, high = min(values), max(values)
+    pad = max(MIN_SCORE_SPAN - (high - low), 0) / 2 + 0.05
+    ax.set_ylim(max(0.0, low - pad), min(1.0, high + pad) if high + pad > 0.2 else 0.2)
+
+
+def _plain_number(value: float, _pos: int | None = None) -> str:
+    """Seconds without scientific notation: 12,345 / 123 / 1.2 / 0.12."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if value >= 1 else f"{value:.2g}"
+
+
+def plot_epoch_curves(curves: pd.DataFrame, title: str, baseline: float) -> plt.Figure:
+    """Validation micro-F1 per epoch: mean over seeds with the min-max band, each seed thinly, the baseline."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    stats = curves.groupby("epoch")["val_micro_f1"].agg(["mean", "min", "max"])
+    for seed, part in curves.groupby("seed"):
+        ax.plot(part["epoch"], part["val_micro_f1"], lw=0.8, alpha=0.5, label=f"seed {seed}")
+    ax.plot(stats.index, stats["mean"], color="black", lw=2, label="mean over seeds")
+    ax.fill_between(stats.index, stats["min"], stats["max"], color="grey", alpha=0.25, label="min-max over seeds")
+    best = stats["mean"].idxmax()
+    ax.axvline(best, color="tab:red", ls=":", lw=1.2, label=f"best mean epoch ({best})")
+    baseline_line(ax, baseline)
+    _score_ylim(ax, [*curves["val_micro_f1"], baseline])
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(f"validation {METRIC_TITLES['micro_f1']}")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.legend(*ax.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4,
+               frameon=False, fontsize=8)
+    return fig
+
+
+def plot_architectures(table: pd.DataFrame, baseline: float) -> plt.Figure:
+    """fig25: validation micro-F1 (with the baseline), training time (log scale; the extrapolated reference bar
+    hatched and labelled), and the size of each distinct model (B trained either way is one model)."""
+    models = table[table["pretrained_weights"].notna() & table["train_time_s"].notna()]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    wrap = lambda names: [textwrap.fill(str(m), 20) for m in names]  # noqa: E731
+
+    scored = models[models["val_micro_f1"].notna()]
+    ax = axes[0]
+    bars = ax.bar(range(len(scored)), scored["val_micro_f1"], color=colors[:len(scored)])
+    ax.bar_label(bars, labels=[f"{v:.3f}" for v in scored["val_micro_f1"]], fontsize=8)
+    baseline_line(ax, baseline)
+    _score_ylim(ax, [0.0, *scored["val_micro_f1"], baseline])
+    ax.set_xticks(range(len(scored)), wrap(scored["model"]), fontsize=8)
+    ax.set_ylabel(f"validation {METRIC_TITLES['micro_f1']}")
+    ax.set_title("validation micro-F1")
+    ax.legend(fontsize=8, loc="lower right")
+
+    ax = axes[1]
+    times = models["train_time_s"].to_numpy(dtype=float)
+    extrapolated = models["extrapolated"].fillna(False).to_numpy(dtype=bool)
+    bars = ax.bar(range(len(times)), times, color=[colors[i % len(colors)] for i in range(len(times))])
+    for bar, extra in zip(bars, extrapolated, strict=True):
+        if extra:
+            bar.set_hatch("//")
+            bar.set_alpha(0.6)
+    ax.bar_label(bars, labels=[_plain_number(t) + (" s\n(extrapolated)" if e else " s")
+                               for t, e in zip(times, extrapolated, strict=True)], fontsize=8)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(bottom=10 ** np.floor(np.log10(max(times.min(), 1e-3))) / 10, top=times.max() * 8)  # bars visible
+    ax.set_xticks(range(len(times)), wrap(models["model"]), fontsize=8)
+    ax.set_ylabel("training time (s, log scale)")
+    ax.set_title("training time")
+    if extrapolated.any():
+        ax.legend(handles=[Patch(facecolor="white", edgecolor="black", hatch="//",
+                                 label="timed on a few images, extrapolated")], fontsize=8, loc="upper left")
+
+    ax = axes[2]
+    sizes = models.drop_duplicates("size_mb")
+    bars = ax.bar(range(len(sizes)), sizes["size_mb"], color=colors[:len(sizes)])
+    ax.bar_label(bars, labels=[f"{v:.1f} MB" if v >= 1 else f"{v:.2f} MB" for v in sizes["size_mb"]], fontsize=8)
+    ax.set_xticks(range(len(sizes)), wrap(sizes["model"]), fontsize=8)
+    ax.set_ylabel("model size (MB, float32)")
+    ax.set_title("size of each distinct model (float32)")
+    ax.margins(y=0.2)
+    fig.suptitle("Image models: architecture A (every weight trained) vs B (frozen backbone + 3 FC layers)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_backbones(table: pd.DataFrame, baseline: dict[str, float]) -> plt.Figure:
+    """fig27: architecture-B validation scores per backbone (mean, range over seeds, baseline), size at float32 and
+    float16 against the 100 MB budget, and features per second."""
+    rows = table[table["parameters"].notna()]
+    x = np.arange(len(rows))
+    names = [textwrap.fill(f"{b}\n({'pretrained' if p else 'random init'})", 18)
+             for b, p in zip(rows["backbone"], rows["pretrained_weights"], strict=True)]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    ax = axes[0]
+    for k, (metric, offset) in enumerate((("micro_f1", -0.2), ("macro_f1", 0.2))):
+        column = f"val_{metric}"
+        ax.bar(x + offset, rows[column], width=0.4, yerr=rows[f"{column}_seed_range"] / 2, capsize=3,
+               label=f"{METRIC_TITLES[metric]} (mean; bar: range over seeds)", color=f"C{k}")
+        baseline_line(ax, baseline[metric], label=f"trivial baseline, {METRIC_TITLES[metric]}")
+        ax.lines[-1].set_color(f"C{k}")
+    _score_ylim(ax, [0.0, *rows["val_micro_f1"], *rows["val_macro_f1"], baseline["micro_f1"]])
+    ax.set_xticks(x, names, fontsize=8)
+    ax.set_ylabel("validation score")
+    ax.set_title("architecture B on each backbone")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    ax = axes[1]
+    ax.bar(x - 0.2, rows["float32_MB"], width=0.4, label="float32")
+    ax.bar(x + 0.2, rows["float16_MB"], width=0.4, label="float16")
+    ax.axhline(BUDGET_MB, color="tab:red", ls="--", lw=1, label=f"budget ({BUDGET_MB:g} MB)")
+    ax.set_xticks(x, names, fontsize=8)
+    ax.set_ylabel("model size (MB)")
+    ax.set_title("size (backbone + head)")
+    ax.legend(fontsize=8)
+    ax = axes[2]
+    bars = ax.bar(x, rows["features_per_s"], color="C2")
+    ax.bar_label(bars, labels=[f"{v:,.0f}" for v in rows["features_per_s"]], fontsize=8)
+    ax.set_xticks(x, names, fontsize=8)
+    ax.set_ylabel("images per second (decode + backbone)")
+    ax.set_title("feature extraction speed")
+    ax.margins(y=0.15)
+    fig.suptitle("Backbone comparison (torchvision registry)")
+    fig.tight_layout()
+    return fig
+
+
+# ---- from report/cnn_findings
+RATIO_OK = 0.8  # extraction pipeline / bare forward at or above this: decoding keeps up with the backbone
+
+
+def curve_sentence(curves: pd.DataFrame, baseline: float) -> str:
+    """Where the mean validation curve peaks, against the baseline and the spread over seeds."""
+    stats = curves.groupby("epoch")["val_micro_f1"].agg(["mean", "min", "max"])
+    best = int(stats["mean"].idxmax())
+    last = int(stats.index.max())
+    spread = float((stats["max"] - stats["min"]).max())
+    gain = float(stats["mean"].max() - stats["mean"].iloc[-1])
+    where = ("at the last epoch, so more epochs might still help" if best == last else
+             f"at epoch {best} of {last}; the last epoch is {gain:.4f} lower "
+             f"({'more' if gain > spread else 'no more'} than the spread over seeds, {spread:.4f})")
+    versus = "above" if stats["mean"].max() > baseline else "not above"
+    return (f"Mean validation micro-F1 peaks at {stats['mean'].max():.4f} {where}; it is {versus} the trivial "
+            f"baseline ({baseline:.4f}).")
+
+
+def throughput_sentence(throughput: pd.DataFrame) -> str:
+    """Whether image decoding keeps up with the backbone, and why not when it does not."""
+    row = throughput.iloc[0]
+    ratio = float(row["pipeline / forward"])
+    text = (f"The extraction pipeline runs at {row['extraction pipeline (img/s)']:,.0f} images/s in its steady state "
+            f"against {row['bare forward (img/s)']:,.0f} for the bare {row['backbone']} forward (ratio {ratio:.2f}; "
+            f"{row['pipeline start-up (s)']:.1f} s of start-up measured apart).")
+    if ratio >= RATIO_OK:
+        return text + " Decoding keeps up: the backbone is the bottleneck."
+    workers = int(row["DataLoader workers"])
+    where = (f"its {workers} DataLoader workers share the machine's cores with the model's "
+             f"{int(row['CPU threads'])} compute threads" if workers else
+             "it runs in the main process, between forward passes")
+    return text + (f" Below {RATIO_OK}, decoding (JPEG decode, resize, normalise) is the bottleneck, not the "
+                   f"backbone: at {int(row['image size (px)'])} px a forward pass of {row['backbone']} is cheap, and "
+                   f"{where}. A heavier backbone, larger images, more cores or a GPU for the model bring the ratio "
+                   "towards 1; architecture B pays this cost once per image, since its features are cached.")
+
+
+def what_we_found(performance: pd.DataFrame, throughput: pd.DataFrame, curves: pd.DataFrame,
+                  sweeps: dict[str, str], backbones: pd.DataFrame | None, pretrained: bool, recipe: str) -> str:
+    """The closing paragraph of notebook 03, built from its tables."""
+    base = performance.iloc[0]
+    models = performance[(performance["model"] != REFERENCE_WAY) & performance["cutoff"].notna()]
+    best = models.loc[models["val_micro_f1"].idxmax()]
+    parts = []
+    if pretrained:
+        parts.append("The backbone started from ImageNet weights.")
+    else:
+        parts.append(f"No pretrained weights were available, so the image model was trained from scratch: {recipe}.")
+    for _, m in models.iterrows():
+        lift = {k: m[f"val_{k}"] - base[f"val_{k}"] for k in ("micro_f1", "macro_f1")}
+        parts.append(f"{m['model']} reaches validation micro-F1 {m['val_micro_f1']:.4f} / macro-F1 "
+                     f"{m['val_macro_f1']:.4f}, {lift['micro_f1']:+.4f} / {lift['macro_f1']:+.4f} against the trivial "
+                     f"baseline ({base['val_micro_f1']:.4f} / {base['val_macro_f1']:.4f})"
+                     + (" — no better than predicting the most frequent label set." if lift["micro_f1"] <= 0.005
+                        else "."))
+    parts.append(f"The best on validation is {best['model']}, which is handed to notebook 05.")
+    reference = performance[performance["model"] == REFERENCE_WAY]
+    b = models[models["model"].str.startswith("B")]
+    if len(reference) and len(b):
+        ratio = float(reference["train_time_s"].iloc[0] / b["train_time_s"].iloc[0])
+        parts.append(f"Caching the frozen backbone's features makes architecture B's training {ratio:,.0f} times "
+                     f"faster than running the backbone every epoch (that time is extrapolated from a few images).")
+    parts.append(curve_sentence(curves, float(base["val_micro_f1"])))
+    parts += list(sweeps.values())
+    if backbones is not None and len(backbones) > 1:
+        rows = backbones[backbones["parameters"].notna()]
+        top = rows.loc[rows["val_micro_f1"].idxmax()]
+        weights = "pretrained" if rows["pretrained_weights"].all() else "random-initialised (no weights offline)"
+        parts.append(f"Among the compared backbones ({weights}), {top['backbone']} scores best with architecture B "
+                     f"({METRIC_TITLES['micro_f1']} {top['val_micro_f1']:.4f}, baseline "
+                     f"{base['val_micro_f1']:.4f}); frozen random features carry little information, so without "
+                     "weights this comparison measures size and speed more than quality.")
+    parts.append(throughput_sentence(throughput))
+    return " ".join(parts)

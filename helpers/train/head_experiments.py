@@ -1,0 +1,217 @@
+"""Architecture B's head on cached backbone features: single runs, sweeps over settings and seeds, cut-offs.
+
+Every run goes through helpers.engine.fit.fit (checkpointed, resumable, reused when unchanged); the
+sweeps are cached per (setting, seed) by helpers.train.experiments.run_experiments.
+
+The backbone comparison: for each registry name, its size, its speed and architecture B's validation scores.
+
+Each candidate is loaded with the requested weights (a random initialisation, said so, where they cannot be
+loaded), its classifier removed; its features of a subset of training rows and every validation row are
+cached like the main model's, and architecture B's head is trained on them over the profile's seeds.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from helpers.core.files import stable_hash, write_json
+from helpers.core.metrics import scores_at_cutoff
+from helpers.engine.fit import FitResult, TrainConfig, fit, predict_proba
+from helpers.models.backbones import check_backbone_name, load_backbone, resolve_weights, weights_tag
+from helpers.models.image_model import HEAD_DROPOUT, HEAD_HIDDEN, FeatureHead, feature_extractor
+from helpers.models.weights import MB, count_parameters, model_bytes
+from helpers.train.experiments import run_experiments
+from helpers.train.image_data import FeatureSet, cached_features, measure_forward_throughput, run_on_images
+
+if TYPE_CHECKING:
+    from helpers.run import Run
+
+
+# ---- from train/cnn_head
+class FeatureBatches:
+    """Re-iterable (features, targets) batches from in-memory tensors; shuffled with torch's global generator."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False):
+        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+
+    def __len__(self) -> int:
+        return (len(self.x) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.x)
+        order = torch.randperm(n) if self.shuffle else torch.arange(n)
+        for start in range(0, n, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield self.x[idx], self.y[idx]
+
+
+@contextmanager
+def single_thread(device: torch.device | str) -> Iterator[None]:
+    """The head is tiny: on CPU one thread is faster than several (no sync overhead) and gives the same
+    numbers whatever the machine's core count."""
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def float_tensor(a: np.ndarray) -> torch.Tensor:
+    """float32 tensor of an array (features or 0/1 targets)."""
+    return torch.as_tensor(np.asarray(a, dtype=np.float32))
+
+
+@dataclass
+class HeadTrainer:
+    """Architecture B's head on cached features of the run's fixed train / validation split."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: np.ndarray
+    test_x: torch.Tensor
+    checkpoint_dir: Path
+    results_dir: Path
+    key: str  # data fingerprint + feature files: part of every checkpoint and sweep key
+    batch_size: int = 256
+    device: torch.device | str = "cpu"
+    fresh: bool = False
+    hidden: tuple[int, ...] = HEAD_HIDDEN
+    dropout: float = HEAD_DROPOUT
+    log_every: int | None = None
+    _trained: dict[str, tuple[FeatureHead, FitResult]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_run(cls, run: Run, train_features: FeatureSet, test_features: FeatureSet, batch_size: int) -> HeadTrainer:
+        """A trainer on the run's split, from the cached features of every train.csv and test.csv image."""
+        rows, val_rows = run.split
+        feats, Y = train_features.features, run.dataset.Y
+        key = stable_hash([run.fingerprint, train_features.path.name, test_features.path.name, len(rows)])
+        return cls(train_x=float_tensor(feats[rows]), train_y=float_tensor(Y[rows]),
+                   val_x=float_tensor(feats[val_rows]), val_y=Y[val_rows],
+                   test_x=float_tensor(test_features.features), checkpoint_dir=run.paths.checkpoints,
+                   results_dir=run.paths.results, key=key, batch_size=batch_size, device=run.device,
+                   fresh=run.fresh)
+
+    @property
+    def in_dim(self) -> int:
+        return int(self.train_x.shape[1])
+
+    def model_config(self) -> dict[str, Any]:
+        return {"arch": "B", "feature_dim": self.in_dim, "head_hidden": list(self.hidden),
+                "head_dropout": self.dropout, "head_batch_size": self.batch_size, "data_key": self.key}
+
+    def train(self, config: TrainConfig, desc: str = "head") -> tuple[FeatureHead, FitResult]:
+        """Train (or reuse / resume from its checkpoint) one head; it holds its best-validation-epoch weights."""
+        model_config = self.model_config()
+        name = f"cnn_head_{stable_hash([model_config, config])}"
+        if name in self._trained:
+            return self._trained[name]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            head = FeatureHead(self.in_dim, hidden=self.hidden, dropout=self.dropout)
+        head.set_standardisation(self.train_x)
+        checkpoint = self.checkpoint_dir / f"{name}.pt"
+        write_json(checkpoint.with_suffix(".json"), {**model_config, "train_config": asdict(config)})
+        with single_thread(self.device):
+            result = fit(head, FeatureBatches(self.train_x, self.train_y, self.batch_size, shuffle=True),
+                         FeatureBatches(self.val_x, float_tensor(self.val_y), 4096), config, device=self.device,
+                         checkpoint=checkpoint, key=stable_hash(model_config), fresh=self.fresh, desc=desc,
+                         log_every=self.log_every)
+        result.extra["checkpoint"] = str(checkpoint)
+        self._trained[name] = (head, result)
+        return head, result
+
+    def predict(self, head: FeatureHead, split: str) -> np.ndarray:
+        x = self.val_x if split == "val" else self.test_x
+        with single_thread(self.device):
+            return predict_proba(head, FeatureBatches(x, torch.zeros(len(x), 1), 4096), self.device)
+
+    def val_scores(self, config: TrainConfig, cutoff: float | None = None) -> dict[str, float]:
+        head, _ = self.train(config, desc=f"head {config.optimizer} lr={config.lr:g} {config.loss} seed {config.seed}")
+        return scores_at_cutoff(self.val_y, self.predict(head, "val"), config.cutoff if cutoff is None else cutoff)
+
+    def sweep(self, experiment: str, settings: dict[str, TrainConfig], seeds: Sequence[int]) -> pd.DataFrame:
+        """Validation scores of every setting and seed (tidy; cached per setting and seed)."""
+        return run_experiments(experiment, settings, seeds, lambda cfg, seed: self.val_scores(replace(cfg, seed=seed)),
+                               self.results_dir / "experiments", key=self.key, fresh=self.fresh)
+
+    def cutoff_sweep(self, config: TrainConfig, cutoffs: Sequence[float], seeds: Sequence[int]) -> pd.DataFrame:
+        """One trained head per seed, scored at every cut-off (no retraining)."""
+        settings = {f"{c:g}": {"cutoff": float(c), "config": config} for c in cutoffs}
+        return run_experiments("cnn_cutoff", settings, seeds,
+                               lambda s, seed: self.val_scores(replace(config, seed=seed), cutoff=s["cutoff"]),
+                               self.results_dir / "experiments", key=self.key, fresh=self.fresh)
+
+    def epoch_curves(self, config: TrainConfig, seeds: Sequence[int]) -> pd.DataFrame:
+        """Validation micro-F1 after every epoch, one run per seed: columns seed, epoch, val_micro_f1."""
+        frames = []
+        for seed in seeds:
+            _, result = self.train(replace(config, seed=seed), desc=f"head seed {seed}")
+            frames.append(result.history[["epoch", "val_micro_f1"]].assign(seed=seed))
+        return pd.concat(frames, ignore_index=True)[["seed", "epoch", "val_micro_f1"]]
+
+
+# ---- from train/cnn_backbones
+def comparison_rows(train_rows: np.ndarray, max_rows: int | None, seed: int = 0) -> np.ndarray:
+    """The training rows the comparison's heads learn from: all, or a seeded subset of max_rows (sorted)."""
+    if max_rows is None or max_rows >= len(train_rows):
+        return np.asarray(train_rows)
+    return np.sort(np.random.default_rng(seed).choice(train_rows, size=max_rows, replace=False))
+
+
+def compare_backbones(run: Run, names: Sequence[str], *, weights: str, size: int, config: TrainConfig,
+                      seeds: Sequence[int], max_rows: int | None, batch_size: int, head_batch_size: int,
+                      num_workers: int, preprocessing: str = "reference") -> pd.DataFrame:
+    """One row per (backbone, seed): sizes, features/s, bare forward/s, their ratio, validation scores."""
+    data, (train_rows, val_rows) = run.dataset, run.split
+    rows = comparison_rows(train_rows, max_rows)
+    used = np.concatenate([rows, val_rows])
+    paths = np.asarray(data.train_image_paths(), dtype=object)[used]
+    ids = data.train["ImageID"].to_numpy()[used]
+    out: list[dict[str, Any]] = []
+    for name in names:
+        check_backbone_name(name)
+        model, pretrained = load_backbone(name, weights, require_pretrained=False)
+        tag = f"{weights_tag(name, resolve_weights(name, weights), pretrained)}_{preprocessing}"
+        extractor = feature_extractor(model)
+        dim = int(run_on_images(extractor, paths[:1], size, preprocessing=preprocessing).shape[1])
+        compute = partial(run_on_images, extractor, paths, size, batch_size=batch_size, num_workers=num_workers,
+                          device=run.device, desc=f"{name} features", preprocessing=preprocessing)
+        features = cached_features(
+            compute, ids, dim=dim, cache_dir=run.paths.feature_cache, image_set=f"compare{len(used)}", size=size,
+            weights=tag, fingerprint=run.fingerprint, fresh=run.fresh)
+        forward = measure_forward_throughput(extractor, size, n_images=min(len(used), 4 * batch_size),
+                                             batch_size=min(batch_size, 32), device=run.device)
+        whole = nn.Sequential(extractor, FeatureHead(dim))
+        x, y = features.features, data.Y[used]
+        n = len(rows)
+        trainer = HeadTrainer(train_x=float_tensor(x[:n]), train_y=float_tensor(y[:n]), val_x=float_tensor(x[n:]),
+                              val_y=y[n:],
+                              test_x=float_tensor(x[n:n + 1]), checkpoint_dir=run.paths.checkpoints,
+                              results_dir=run.paths.results, batch_size=head_batch_size, device=run.device,
+                              fresh=run.fresh, key=stable_hash([run.fingerprint, features.path.name, n]))
+        for seed in seeds:
+            scores = trainer.val_scores(replace(config, seed=seed))
+            out.append({"backbone": name, "weights": weights if pretrained else "none (random init)",
+                        "pretrained_weights": pretrained, "seed": seed, "feature_dim": dim,
+                        "parameters": count_parameters(whole), "float32_MB": model_bytes(whole) / MB,
+                        "float16_MB": model_bytes(whole, half=True) / MB,
+                        "features_per_s": features.images_per_s, "forward_per_s": forward,
+                        "extraction_over_forward": features.images_per_s / forward,
+                        "features_from_cache": features.from_cache, "head_train_rows": n,
+                        **{f"val_{k}": v for k, v in scores.items()}})
+    return pd.DataFrame(out)

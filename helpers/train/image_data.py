@@ -1,0 +1,334 @@
+"""Every image decoded once into one uint8 tensor (cached on disk), and augmented batches drawn from it.
+
+Training from scratch runs many epochs over the same images; decoding and resizing each JPEG every
+epoch would cost more than the small network itself. So the images are decoded once at the training
+size into an (n, 3, size, size) uint8 array (3 bytes a pixel: 6,000 images at 64 px take 74 MB),
+cached as .npy keyed by the image set, the size and the data fingerprint, and read through
+helpers.core.files.read_cached (a damaged file is set aside and decoded again).
+
+Augmentation is the standard one for small images (CIFAR-style), applied to whole batches: a random
+horizontal flip, a random translation of up to 1/8 of the side (reflect padding, then a random crop)
+and a random brightness / contrast change of up to 20 %. Random numbers come from torch's global
+generator, which helpers.engine.fit.fit reseeds every epoch.
+
+Image files to tensors, frozen-backbone features computed once and cached on disk, throughput measurements.
+
+The cache holds one file per (image set, image size, backbone and weights, preprocessing, data
+fingerprint), so changing any of them is a miss and recomputes; a file whose image IDs or shape do not
+match the request is recomputed too. Files are .npz (IDs + float32 features + extraction seconds),
+written atomically and read without unpickling through helpers.core.files.read_cached, so a damaged
+file is set aside with a warning naming it and the features are computed again.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from helpers.core.console import headless as is_headless
+from helpers.core.files import atomic_path, read_cached
+from helpers.core.labels import N_LABELS
+from helpers.data.images import load_rgb, load_rgb_resized
+from helpers.models.image_model import Precision, check_preprocessing, choose_precision, image_transform, loader_options
+
+
+# ---- from train/image_tensors
+class _DecodedRows(Dataset):
+    def __init__(self, paths: Sequence[str | Path], size: int):
+        self.paths, self.size = [Path(p) for p in paths], size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        image = np.asarray(load_rgb_resized(self.paths[i], self.size), dtype=np.uint8)  # ImageError names the file
+        return torch.from_numpy(image.transpose(2, 0, 1).copy())
+
+
+def decoded_cache_path(cache_dir: str | Path, image_set: str, size: int, fingerprint: str) -> Path:
+    return Path(cache_dir) / f"decoded_{image_set}_{size}px_{fingerprint}.npy"
+
+
+def decode_images(paths: Sequence[str | Path], size: int, *, cache_path: str | Path | None = None,
+                  num_workers: int = 0, batch_size: int = 256) -> torch.Tensor:
+    """(n, 3, size, size) uint8 tensor of the images (stretched to a square), in order; cached when a path is given."""
+    expected = (len(paths), 3, size, size)
+
+    def read(path: Path) -> np.ndarray:
+        array = np.load(path, allow_pickle=False)
+        if array.shape != expected or array.dtype != np.uint8:
+            raise ValueError(f"holds a {array.dtype} array of shape {array.shape}, expected uint8 {expected}")
+        return array
+
+    if cache_path is not None:
+        cached = read_cached(cache_path, read, "decoded image cache")
+        if cached is not None:
+            return torch.from_numpy(cached)
+    loader = DataLoader(_DecodedRows(paths, size), batch_size=batch_size, num_workers=num_workers)
+    images = torch.cat(list(loader)) if len(paths) else torch.zeros(expected, dtype=torch.uint8)
+    if cache_path is not None:
+        with atomic_path(Path(cache_path)) as tmp:
+            with open(tmp, "wb") as handle:
+                np.save(handle, images.numpy())
+    return images
+
+
+def normalise(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """uint8 (n, 3, h, w) -> float32, per-channel (x / 255 - mean) / std."""
+    m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+    return (images.float() / 255.0 - m) / s
+
+
+def augment(images: torch.Tensor) -> torch.Tensor:
+    """Random flip, translation (up to 1/8 of the side) and brightness/contrast (up to 20 %) of a float batch."""
+    n, _, h, w = images.shape
+    flip = torch.rand(n) < 0.5
+    images = torch.where(flip.view(n, 1, 1, 1), images.flip(3), images)
+    pad = max(h // 8, 1)
+    padded = F.pad(images, (pad, pad, pad, pad), mode="reflect")
+    dy, dx = torch.randint(0, 2 * pad + 1, (n,)), torch.randint(0, 2 * pad + 1, (n,))
+    rows = (dy.view(n, 1) + torch.arange(h).view(1, h)).view(n, 1, h, 1).expand(n, 3, h, w + 2 * pad)
+    images = padded.gather(2, rows)
+    cols = (dx.view(n, 1) + torch.arange(w).view(1, w)).view(n, 1, 1, w).expand(n, 3, h, w)
+    images = images.gather(3, cols)
+    mean = images.mean(dim=(1, 2, 3), keepdim=True)
+    contrast = 1 + (torch.rand(n, 1, 1, 1) - 0.5) * 0.4
+    brightness = (torch.rand(n, 1, 1, 1) - 0.5) * 0.4 * images.std(dim=(1, 2, 3), keepdim=True)
+    return (images - mean) * contrast + mean + brightness
+
+
+class TensorImageBatches:
+    """Re-iterable (images, targets) batches from a uint8 image tensor: normalised, optionally augmented and
+    shuffled (torch's global generator), in channels_last layout when asked (faster convolutions)."""
+
+    def __init__(self, images: torch.Tensor, targets: np.ndarray | torch.Tensor | None, batch_size: int, *,
+                 mean: Sequence[float], std: Sequence[float], shuffle: bool = False, augmented: bool = False,
+                 channels_last: bool = True):
+        self.images = images
+        n = len(images)
+        self.targets = (torch.zeros(n, 1) if targets is None else torch.as_tensor(np.asarray(targets),
+                                                                                   dtype=torch.float32))
+        self.batch_size, self.mean, self.std = batch_size, tuple(mean), tuple(std)
+        self.shuffle, self.augmented, self.channels_last = shuffle, augmented, channels_last
+
+    def __len__(self) -> int:
+        return (len(self.images) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.images)
+        order = torch.randperm(n) if self.shuffle else torch.arange(n)
+        for start in range(0, n, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            x = normalise(self.images[idx], self.mean, self.std)
+            if self.augmented:
+                x = augment(x)
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            yield x, self.targets[idx]
+
+
+# ---- from train/image_features
+class ImageRows(Dataset):
+    """(image tensor, 0/1 target row) per image file; targets default to zeros (test images).
+
+    "reference" preprocessing stretches every image to size x size while decoding (fast draft decode);
+    "weights" keeps the aspect ratio and lets the weights' transform resize and crop.
+    """
+
+    def __init__(self, paths: Sequence[str | Path], size: int, targets: np.ndarray | None = None,
+                 augment: bool = False, preprocessing: str = "reference"):
+        self.paths = [Path(p) for p in paths]
+        self.size = size
+        self.stretch = check_preprocessing(preprocessing) == "reference" or augment
+        self.targets = None if targets is None else torch.as_tensor(np.asarray(targets), dtype=torch.float32)
+        self.transform = image_transform(size, preprocessing, augment=augment)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        path = self.paths[i]  # both loaders raise ImageError naming the file
+        image = load_rgb_resized(path, self.size) if self.stretch else load_rgb(path)
+        target = self.targets[i] if self.targets is not None else torch.zeros(N_LABELS)
+        return self.transform(image), target
+
+
+def image_loader(paths: Sequence[str | Path], size: int, targets: np.ndarray | None = None, *, batch_size: int = 64,
+                 num_workers: int = 0, augment: bool = False, shuffle: bool = False,
+                 device: torch.device | str = "cpu", preprocessing: str = "reference",
+                 reused: bool = False) -> DataLoader:
+    """DataLoader of (images, targets) batches: decoding in worker processes; on a GPU pinned memory, and
+    persistent workers for a loader iterated every epoch (reused=True).
+
+    Shuffling and augmentation draw from torch's global generator, which helpers.engine.fit.fit
+    reseeds every epoch, so runs are reproducible.
+    """
+    return DataLoader(ImageRows(paths, size, targets, augment, preprocessing), batch_size=batch_size,
+                      shuffle=shuffle, **loader_options(device, num_workers, reused=reused))
+
+
+def prepare_for_inference(model: nn.Module, device: torch.device | str, precision: Precision) -> nn.Module:
+    model = model.to(device).eval()
+    return model.to(memory_format=torch.channels_last) if precision.channels_last else model
+
+
+def _inputs(images: torch.Tensor, device: torch.device | str, precision: Precision) -> torch.Tensor:
+    images = images.to(device, non_blocking=True)
+    return images.contiguous(memory_format=torch.channels_last) if precision.channels_last else images
+
+
+@torch.inference_mode()
+def run_on_images(model: nn.Module, paths: Sequence[str | Path], size: int, *, batch_size: int = 64,
+                  num_workers: int = 0, device: torch.device | str = "cpu", precision: Precision | None = None,
+                  desc: str = "images", preprocessing: str = "reference") -> np.ndarray:
+    """model(images) for every image file, in order, as float32 (n, outputs): batched, AMP where it pays."""
+    precision = precision or choose_precision(device)
+    model = prepare_for_inference(model, device, precision)
+    loader = image_loader(paths, size, batch_size=batch_size, num_workers=num_workers, device=device,
+                          preprocessing=preprocessing)
+    headless = is_headless()
+    outputs = []
+    for images, _ in tqdm(loader, desc=desc, unit="batch", disable=headless or len(loader) < 5, mininterval=2.0):
+        with precision.autocast():
+            outputs.append(model(_inputs(images, device, precision)).float().cpu())
+    return torch.cat(outputs).numpy() if outputs else np.zeros((0, 0), dtype=np.float32)
+
+
+@dataclass
+class FeatureSet:
+    """Backbone features of one image set, in the order of image_ids."""
+
+    image_ids: np.ndarray
+    features: np.ndarray  # (n, feature dimension) float32
+    extract_s: float  # seconds the extraction took when it was computed (also when loaded from the cache)
+    from_cache: bool
+    path: Path
+
+    @property
+    def images_per_s(self) -> float:
+        return len(self.image_ids) / self.extract_s if self.extract_s > 0 else float("nan")
+
+
+def feature_cache_path(cache_dir: str | Path, image_set: str, size: int, weights: str, fingerprint: str) -> Path:
+    """One file per (image set, image size, backbone + weights + preprocessing tag, data): any change is a new file."""
+    return Path(cache_dir) / f"{image_set}_{size}px_{weights}_{fingerprint}.npz"
+
+
+def _cache_reader(image_ids: Sequence[str], dim: int) -> Callable[[Path], tuple[np.ndarray, float]]:
+    expected_ids = np.asarray(image_ids, dtype=str)
+
+    def read(path: Path) -> tuple[np.ndarray, float]:
+        with np.load(path, allow_pickle=False) as data:
+            ids, features, seconds = data["image_ids"], data["features"], float(data["extract_s"])
+        if len(ids) != len(expected_ids) or not np.array_equal(ids, expected_ids):
+            raise ValueError("its image IDs are not those of this data set")
+        if features.shape != (len(expected_ids), dim):
+            raise ValueError(f"features of shape {features.shape}, expected ({len(expected_ids)}, {dim})")
+        return features.astype(np.float32), seconds
+
+    return read
+
+
+def cached_features(
+    compute: Callable[[], np.ndarray], image_ids: Sequence[str], *, dim: int, cache_dir: str | Path, image_set: str,
+    size: int, weights: str, fingerprint: str, fresh: bool = False,
+) -> FeatureSet:
+    """(n, dim) backbone features for the images, read from the cache or computed once by compute() and cached.
+
+    compute runs the frozen backbone (helpers.train.image_data.run_on_images on the image files, or
+    features_from_tensor on decoded images); it is only called on a cache miss.
+    """
+    image_ids = [str(i) for i in image_ids]
+    ids = np.asarray(image_ids, dtype=str)
+    path = feature_cache_path(cache_dir, image_set, size, weights, fingerprint)
+    cached = None if fresh else read_cached(path, _cache_reader(image_ids, dim), "cached image features")
+    if cached is not None:
+        return FeatureSet(ids, cached[0], cached[1], True, path)
+    start = time.perf_counter()
+    features = np.asarray(compute(), dtype=np.float32)
+    seconds = time.perf_counter() - start
+    if features.shape != (len(image_ids), dim):
+        raise ValueError(f"the backbone produced features of shape {features.shape}, expected "
+                         f"({len(image_ids)}, {dim}); pass the frozen extractor "
+                         "(helpers.models.image_model.feature_extractor)")
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, image_ids=ids, features=features, extract_s=np.float64(seconds),
+                     size=np.int64(size), weights=np.asarray(weights))
+    return FeatureSet(ids, features, seconds, False, path)
+
+
+@torch.inference_mode()
+def features_from_tensor(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], *,
+                         device: torch.device | str = "cpu") -> np.ndarray:
+    """model(images) for already-decoded image batches (helpers.train.image_data), as float32 (n, outputs)."""
+    precision = choose_precision(device)
+    model = prepare_for_inference(model, device, precision)
+    outputs = []
+    for images, _ in batches:
+        with precision.autocast():
+            outputs.append(model(_inputs(images, device, precision)).float().cpu())
+    return torch.cat(outputs).numpy() if outputs else np.zeros((0, 0), dtype=np.float32)
+
+
+@torch.inference_mode()
+def measure_forward_throughput(model: nn.Module, size: int, *, n_images: int = 200, batch_size: int = 32,
+                               device: torch.device | str = "cpu", precision: Precision | None = None) -> float:
+    """Images per second of the bare model on random tensors already in memory (the upper bound)."""
+    precision = precision or choose_precision(device)
+    model = prepare_for_inference(model, device, precision)
+    batch = _inputs(torch.randn(batch_size, 3, size, size), device, precision)
+    with precision.autocast():
+        model(batch[: min(4, batch_size)])  # warm-up: kernel selection, allocations
+    _sync(device)
+    done, start = 0, time.perf_counter()
+    while done < n_images:
+        with precision.autocast():
+            model(batch)
+        done += batch_size
+    _sync(device)
+    return done / (time.perf_counter() - start)
+
+
+@torch.inference_mode()
+def measure_feature_throughput(model: nn.Module, paths: Sequence[str | Path], size: int, *, batch_size: int = 32,
+                               num_workers: int = 0, device: torch.device | str = "cpu",
+                               precision: Precision | None = None,
+                               preprocessing: str = "reference") -> dict[str, float]:
+    """The whole extraction (decode + resize + normalise + model, as cached_features runs it), timed in two parts:
+    `startup_s` until the first batch is done (DataLoader workers starting, first decodes) and `images_per_s`
+    over the batches after it (the steady state, which is what a long extraction runs at)."""
+    precision = precision or choose_precision(device)
+    model = prepare_for_inference(model, device, precision)
+    measure_forward_throughput(model, size, n_images=1, batch_size=min(4, batch_size), device=device,
+                               precision=precision)  # the same warm-up as the bare measurement
+    loader = image_loader(paths, size, batch_size=batch_size, num_workers=num_workers, device=device,
+                          preprocessing=preprocessing)
+    start = time.perf_counter()
+    first_done, first_n, done = None, 0, 0
+    for images, _ in loader:
+        with precision.autocast():
+            model(_inputs(images, device, precision))
+        _sync(device)
+        done += len(images)
+        if first_done is None:
+            first_done, first_n = time.perf_counter(), done
+    end = time.perf_counter()
+    if first_done is None:
+        return {"startup_s": 0.0, "images_per_s": float("nan")}
+    steady = (done - first_n) / (end - first_done) if done > first_n else done / (end - start)
+    return {"startup_s": first_done - start, "images_per_s": steady}
+
+
+def _sync(device: torch.device | str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
