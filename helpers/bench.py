@@ -166,12 +166,13 @@ def stage_predict(ctx: BenchContext) -> dict[str, float]:
     """Predictor.predict from files to labels on up to 2,000 test rows, with the predictor `make demo` wrote."""
     from helpers.core.config import run_paths
     from helpers.core.handoff import predictor_path
-    from helpers.predictor.predictor import Predictor, measure_predict_throughput, read_rows
+    from helpers.data.dataset import read_test_folder
+    from helpers.predictor.predictor import Predictor, measure_predict_throughput
 
     model = ctx.predictor or predictor_path(run_paths(ctx.data_dir, None))
     if not Path(model).is_file():
         raise FileNotFoundError(f"{model} is missing: run `make demo` first (or pass --predictor PATH)")
-    rows, images_dir = read_rows(ctx.data_dir)
+    rows, images_dir = read_test_folder(ctx.data_dir)
     rows = rows.iloc[:2000]
     predictor = Predictor.load(model)
     rate = measure_predict_throughput(predictor, [images_dir / i for i in rows["ImageID"]], rows["Caption"].tolist(),
@@ -198,7 +199,7 @@ def _backbone(ctx: BenchContext) -> torch.nn.Module:
 
 def stage_images(ctx: BenchContext) -> dict[str, float]:
     """Decoding + resizing alone, the bare reference-backbone forward, and the project's feature extraction."""
-    from helpers.train.image_data import image_loader, measure_feature_throughput, measure_forward_throughput
+    from helpers.engine.inference import image_loader, measure_feature_throughput, measure_forward_throughput
 
     size, batch = REFERENCE_CNN.image_size, REFERENCE_CNN.batch_size
     paths = ctx.image_paths(ctx.image_sample)
@@ -221,9 +222,9 @@ def stage_cnn_head(ctx: BenchContext) -> dict[str, float]:
     """Architecture B for the reference's head epochs: the reference's way (backbone every epoch) vs cached
     features."""
     from helpers.engine.fit import TrainConfig, fit
+    from helpers.engine.inference import measure_feature_throughput
     from helpers.models.image_model import FeatureHead
     from helpers.train.head_experiments import FeatureBatches
-    from helpers.train.image_data import measure_feature_throughput
     from helpers.train.image_training import reference_epoch_seconds
 
     size, batch, epochs = REFERENCE_CNN.image_size, REFERENCE_CNN.batch_size, REFERENCE_CNN.head_epochs
@@ -254,10 +255,10 @@ def stage_cnn_head(ctx: BenchContext) -> dict[str, float]:
 def stage_backbones(ctx: BenchContext) -> dict[str, float]:
     """Every backbone of the profile's comparison list: parameters, bare forward, feature extraction (steady state)
     and their ratio, at the profile's image size."""
+    from helpers.engine.inference import measure_feature_throughput, measure_forward_throughput
     from helpers.models.backbones import load_backbone
     from helpers.models.image_model import feature_extractor
     from helpers.models.weights import count_parameters
-    from helpers.train.image_data import measure_feature_throughput, measure_forward_throughput
 
     cnn = get_profile(ctx.profile).cnn
     paths = ctx.image_paths(ctx.image_sample)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from fusion_fakes import fake_pair, fake_truth
+from tests.fusion_fakes import fake_pair, fake_truth
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 

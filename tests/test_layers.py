@@ -99,7 +99,7 @@ def test_helpers_readme_points_to_functions_that_exist():
     import importlib
     import re
 
-    from test_notebooks import EXPECTED_FIGURES, EXPECTED_TABLES
+    from tests.test_notebooks import EXPECTED_FIGURES, EXPECTED_TABLES
 
     text = (PACKAGE / "README.md").read_text()
     named = set(re.findall(r"`((?:core|data|text|models|engine|train|fusion|predictor|report)\.[\w.]+)`", text))

@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.engine.fit import TrainConfig, fit, load_checkpoint, predict_proba
+from helpers.engine.fit import TrainConfig, fit, load_checkpoint
+from helpers.engine.inference import predict_proba
 
 
 def toy_data(n: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -188,6 +189,6 @@ def test_adamw_one_cycle_learns_and_resumes_exactly(tmp_path):
 
 
 def test_cpu_training_runs_in_float32():
-    from helpers.engine.fit import autocast_dtype
+    from helpers.engine.device import autocast_dtype
 
     assert autocast_dtype(torch.device("cpu")) is None

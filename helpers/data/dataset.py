@@ -22,7 +22,7 @@ from helpers.core.config import IMAGES_SUBDIR, TEST_CSV, TEST_LABELS_CSV, TRAIN_
 from helpers.core.labels import labels_to_matrix, parse_label_field
 from helpers.data.csv_format import read_labels_csv, read_test_csv, read_train_csv
 from helpers.data.errors import DataError, DataWarning, listing
-from helpers.data.images import check_image_folder, verify_level
+from helpers.data.images import check_image_folder, check_images, verify_level
 
 
 # ---- from data/fingerprint
@@ -249,3 +249,30 @@ def load_dataset(
     Y = labels_to_matrix(train["Labels"])
     return ImageCaptionData(data_dir=data_dir, train=train, test=test, Y=Y, test_Y=test_Y,
                    images_dir=images_dir, skipped=skipped)
+
+
+def read_test_folder(data_dir: str | Path, csv: str | Path = TEST_CSV) -> tuple[pd.DataFrame, Path]:
+    """The rows of a COMP5329-format test.csv and its image folder, checked as the pipeline checks them."""
+    data_dir = Path(data_dir).expanduser()
+    csv_path = Path(csv) if Path(csv).is_absolute() else data_dir / csv
+    rows = read_test_csv(csv_path)
+    if rows.empty:
+        raise DataError(f"{csv_path}: no rows after the header; nothing to label")
+    lines = [f"line {ln} ({i})" for i, c, ln in zip(rows["ImageID"], rows["Caption"], rows["line"]) if not c.strip()]
+    if lines:
+        raise DataError(f"{csv_path}: {len(lines)} empty caption(s): {listing(lines)}; every row needs a caption text")
+    duplicated = rows[rows["ImageID"].duplicated(keep=False)]
+    if len(duplicated):
+        dup = [f"line {ln} ({i})" for i, ln in zip(duplicated["ImageID"], duplicated["line"])]
+        raise DataError(f"{csv_path}: duplicate ImageIDs: {listing(dup)}; every ImageID must appear once")
+    images_dir = data_dir / IMAGES_SUBDIR
+    if not images_dir.is_dir():
+        raise DataError(f"{images_dir}: image folder not found; put the images of {csv_path.name} in a folder named "
+                        f"'{IMAGES_SUBDIR}' beside it")
+    report = check_images(images_dir, rows["ImageID"], verify="header")
+    if not report.ok:
+        bad = [f"line {ln}: {i} ({report.reasons[i]})" for i, ln in zip(rows["ImageID"], rows["line"])
+               if i in report.reasons]
+        raise DataError(f"{images_dir}: {len(bad)} row(s) of {csv_path.name} with an unusable image: {listing(bad)}; "
+                        "copy the missing or broken files there")
+    return rows, images_dir

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +42,71 @@ def describe_machine(device: torch.device | str | None = None) -> dict[str, Any]
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
             "torch_threads": torch.get_num_threads(), "device": str(device),
             "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None}
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How a model runs on a device: autocast dtype (None: float32), gradient scaling, memory format."""
+
+    device_type: str
+    autocast_dtype: torch.dtype | None
+    channels_last: bool
+
+    @property
+    def needs_grad_scaler(self) -> bool:
+        """float16 training needs loss scaling (bfloat16 and float32 do not)."""
+        return self.autocast_dtype == torch.float16
+
+    @property
+    def label(self) -> str:
+        dtype = str(self.autocast_dtype).replace("torch.", "") if self.autocast_dtype else "float32"
+        return f"{self.device_type} {dtype}{', channels_last' if self.channels_last else ''}"
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(self.device_type, dtype=self.autocast_dtype or torch.float32,
+                              enabled=self.autocast_dtype is not None)
+
+
+def cpu_supports_fast_bf16() -> bool:
+    """True when the CPU has native bf16 matrix instructions (AMX or AVX512-BF16); otherwise bf16 is slower."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
+
+
+def choose_precision(device: torch.device | str, *, training: bool = False,
+                     cuda_bf16: bool | None = None) -> Precision:
+    """CUDA: bfloat16 autocast where supported, else float16 (with a GradScaler when training), channels_last.
+    CPU: float32 for training (unchanged); for inference bfloat16 only where the CPU has native bf16 units.
+
+    cuda_bf16: whether the GPU supports bfloat16 (None: ask torch.cuda).
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        bf16 = torch.cuda.is_bf16_supported() if cuda_bf16 is None else cuda_bf16
+        return Precision("cuda", torch.bfloat16 if bf16 else torch.float16, True)
+    if device.type == "cpu":
+        fast_bf16 = not training and cpu_supports_fast_bf16()
+        return Precision("cpu", torch.bfloat16 if fast_bf16 else None, True)
+    return Precision(device.type, None, False)
+
+
+def loader_options(device: torch.device | str, num_workers: int, *, reused: bool = False) -> dict[str, Any]:
+    """DataLoader settings per device: pinned memory and persistent workers (for loaders iterated every epoch)
+    only on CUDA, so the CPU path is the plain one."""
+    cuda = torch.device(device).type == "cuda"
+    return {"num_workers": num_workers, "pin_memory": cuda, "persistent_workers": cuda and reused and num_workers > 0}
+
+
+def configure_device(device: torch.device | str) -> None:
+    """cudnn.benchmark on CUDA (input sizes are fixed, so the fastest kernels are picked once); nothing on CPU."""
+    if torch.device(device).type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """Mixed precision for training (helpers.models.image_model.choose_precision): bfloat16 on CUDA where
+    supported, else float16; None (float32) on the CPU."""
+    return choose_precision(device, training=True).autocast_dtype

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -28,9 +27,9 @@ from tqdm.auto import tqdm
 from helpers.core.console import headless as is_headless
 from helpers.core.files import read_cached, stable_hash
 from helpers.core.metrics import binarize, micro_f1
-from helpers.engine.device import seed_everything
+from helpers.engine.device import autocast_dtype, seed_everything
+from helpers.engine.inference import predict_proba, to_device
 from helpers.engine.losses import make_loss
-from helpers.models.image_model import choose_precision
 from helpers.models.weights import load_weights, save_weights
 
 # ---- from train/fit
@@ -92,37 +91,6 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, epochs=config.epochs,
                                                    steps_per_epoch=max(steps_per_epoch, 1))
     raise ValueError(f"unknown schedule {config.schedule!r}; use 'constant' or 'onecycle'")
-
-
-def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """Mixed precision for training (helpers.models.image_model.choose_precision): bfloat16 on CUDA where
-    supported, else float16; None (float32) on the CPU."""
-    return choose_precision(device, training=True).autocast_dtype
-
-
-def _to_device(batch: tuple, device: torch.device) -> tuple:
-    return tuple(t.to(device, non_blocking=True) if torch.is_tensor(t) else t for t in batch)
-
-
-@torch.inference_mode()
-def predict_proba(
-    model: nn.Module, batches: Iterable[tuple], device: torch.device | str = "cpu", with_targets: bool = False
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Sigmoid outputs for every batch, concatenated; optionally the targets too."""
-    device = torch.device(device)
-    model.eval()
-    dtype = autocast_dtype(device)
-    probs, targets = [], []
-    for batch in batches:
-        batch = _to_device(tuple(batch), device)
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            logits = model(*batch[:-1])
-        probs.append(torch.sigmoid(logits.float()).cpu())
-        targets.append(batch[-1].cpu())
-    p = torch.cat(probs).numpy() if probs else np.zeros((0, 0), dtype=np.float32)
-    if with_targets:
-        return p, (torch.cat(targets).numpy() if targets else np.zeros_like(p))
-    return p
 
 
 def load_checkpoint(path: str | Path) -> dict:
@@ -196,7 +164,7 @@ def fit(
         t0 = time.perf_counter()
         total_loss, total_rows = 0.0, 0
         for batch in train_batches:
-            batch = _to_device(tuple(batch), device)
+            batch = to_device(tuple(batch), device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 logits = model(*batch[:-1])
             loss = loss_fn(logits.float(), batch[-1].float())

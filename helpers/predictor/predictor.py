@@ -23,26 +23,22 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from helpers.core.config import IMAGES_SUBDIR, TEST_CSV
+from helpers.core.config import TEST_CSV
 from helpers.core.console import headless
 from helpers.core.files import atomic_path
 from helpers.core.labels import LABEL_IDS, N_LABELS, matrix_to_labels
-from helpers.data.csv_format import read_test_csv
-from helpers.data.errors import DataError, listing
-from helpers.data.images import check_images
+from helpers.data.dataset import read_test_folder
 from helpers.data.submission import (
     read_submission,
     submission_table,
     validate_submission,
     write_submission,
 )
-from helpers.engine.device import pick_device
-from helpers.engine.fit import predict_proba
-from helpers.models.image_model import choose_precision
+from helpers.engine.device import choose_precision, pick_device
+from helpers.engine.inference import predict_proba, prepare_for_inference
 from helpers.models.registry import build_part
 from helpers.predictor.file import PredictorFileError, fusion_from_state, load_predictor_bundle, used_sources
 from helpers.predictor.inputs import CaptionEncoder, ImageInput, ImageInputs, check_inputs
-from helpers.train.image_data import prepare_for_inference
 from helpers.train.lstm_training import predict as lstm_predict
 
 # ---- from predict
@@ -187,37 +183,10 @@ def measure_predict_throughput(predictor: Predictor, images: Sequence[ImageInput
     return len(images) / (time.perf_counter() - start)
 
 
-def read_rows(data_dir: str | Path, csv: str | Path = TEST_CSV) -> tuple[pd.DataFrame, Path]:
-    """The rows of a COMP5329-format test.csv and its image folder, checked as the pipeline checks them."""
-    data_dir = Path(data_dir).expanduser()
-    csv_path = Path(csv) if Path(csv).is_absolute() else data_dir / csv
-    rows = read_test_csv(csv_path)
-    if rows.empty:
-        raise DataError(f"{csv_path}: no rows after the header; nothing to label")
-    lines = [f"line {ln} ({i})" for i, c, ln in zip(rows["ImageID"], rows["Caption"], rows["line"]) if not c.strip()]
-    if lines:
-        raise DataError(f"{csv_path}: {len(lines)} empty caption(s): {listing(lines)}; every row needs a caption text")
-    duplicated = rows[rows["ImageID"].duplicated(keep=False)]
-    if len(duplicated):
-        dup = [f"line {ln} ({i})" for i, ln in zip(duplicated["ImageID"], duplicated["line"])]
-        raise DataError(f"{csv_path}: duplicate ImageIDs: {listing(dup)}; every ImageID must appear once")
-    images_dir = data_dir / IMAGES_SUBDIR
-    if not images_dir.is_dir():
-        raise DataError(f"{images_dir}: image folder not found; put the images of {csv_path.name} in a folder named "
-                        f"'{IMAGES_SUBDIR}' beside it")
-    report = check_images(images_dir, rows["ImageID"], verify="header")
-    if not report.ok:
-        bad = [f"line {ln}: {i} ({report.reasons[i]})" for i, ln in zip(rows["ImageID"], rows["line"])
-               if i in report.reasons]
-        raise DataError(f"{images_dir}: {len(bad)} row(s) of {csv_path.name} with an unusable image: {listing(bad)}; "
-                        "copy the missing or broken files there")
-    return rows, images_dir
-
-
 def label_csv(predictor: Predictor, data_dir: str | Path, out: str | Path, csv: str | Path = TEST_CSV,
               probabilities: str | Path | None = None, **predict_options: Any) -> Path:
     """Label every row of a test.csv and write the submission (and the probabilities), each atomically."""
-    rows, images_dir = read_rows(data_dir, csv)
+    rows, images_dir = read_test_folder(data_dir, csv)
     ids = rows["ImageID"].tolist()
     table = predictor.predict([images_dir / i for i in ids], rows["Caption"].tolist(), **predict_options)
     validate_submission(submission_table(ids, table["labels"]), ids)  # before anything is written
@@ -230,7 +199,7 @@ def label_csv(predictor: Predictor, data_dir: str | Path, out: str | Path, csv: 
 def differing_rows(predictor: Predictor, data_dir: str | Path, submission: str | Path, csv: str | Path = TEST_CSV,
                    **predict_options: Any) -> pd.DataFrame:
     """Rows where the predictor's labels differ from a submission file (empty: it reproduces it row for row)."""
-    rows, images_dir = read_rows(data_dir, csv)
+    rows, images_dir = read_test_folder(data_dir, csv)
     ids = rows["ImageID"].tolist()
     written = read_submission(submission, ids)
     table = predictor.predict([images_dir / i for i in ids], rows["Caption"].tolist(), **predict_options)

@@ -25,12 +25,13 @@ from torch import nn
 
 from helpers.core.files import stable_hash, write_json
 from helpers.core.metrics import scores_at_cutoff
-from helpers.engine.fit import FitResult, TrainConfig, fit, predict_proba
+from helpers.engine.fit import FitResult, TrainConfig, fit
+from helpers.engine.inference import measure_forward_throughput, predict_proba, run_on_images
 from helpers.models.backbones import check_backbone_name, load_backbone, resolve_weights, weights_tag
 from helpers.models.image_model import HEAD_DROPOUT, HEAD_HIDDEN, FeatureHead, feature_extractor
 from helpers.models.weights import MB, count_parameters, model_bytes
 from helpers.train.experiments import run_experiments
-from helpers.train.image_data import FeatureSet, cached_features, measure_forward_throughput, run_on_images
+from helpers.train.image_data import FeatureSet, cached_features
 
 if TYPE_CHECKING:
     from helpers.run import Run

@@ -48,7 +48,16 @@ from helpers.core.files import stable_hash, write_json
 from helpers.core.handoff import save_history, save_probabilities, save_summary
 from helpers.core.metrics import scores_at_cutoff
 from helpers.core.profiles import CnnSettings
-from helpers.engine.fit import FitResult, TrainConfig, fit, predict_proba
+from helpers.engine.device import choose_precision, configure_device
+from helpers.engine.fit import FitResult, TrainConfig, fit
+from helpers.engine.inference import (
+    features_from_tensor,
+    image_loader,
+    measure_feature_throughput,
+    measure_forward_throughput,
+    predict_proba,
+    run_on_images,
+)
 from helpers.models.backbones import SCRATCH_NAME, ScratchResNet
 from helpers.models.image_model import (
     REFERENCE_MEAN,
@@ -56,25 +65,12 @@ from helpers.models.image_model import (
     FeatureHead,
     FrozenBackbone,
     build_finetuned,
-    choose_precision,
-    configure_device,
     feature_extractor,
     normalisation,
 )
 from helpers.models.weights import model_bytes, save_weights
 from helpers.train.head_experiments import HeadTrainer
-from helpers.train.image_data import (
-    FeatureSet,
-    TensorImageBatches,
-    cached_features,
-    decode_images,
-    decoded_cache_path,
-    features_from_tensor,
-    image_loader,
-    measure_feature_throughput,
-    measure_forward_throughput,
-    run_on_images,
-)
+from helpers.train.image_data import FeatureSet, TensorImageBatches, cached_features, decode_images, decoded_cache_path
 
 if TYPE_CHECKING:
     from helpers.run import Run

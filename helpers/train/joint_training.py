@@ -22,7 +22,8 @@ import torch
 
 from helpers.core.files import read_cached, stable_hash
 from helpers.core.handoff import save_history, save_probabilities, save_summary
-from helpers.engine.fit import FitResult, TrainConfig, fit, predict_proba
+from helpers.engine.fit import FitResult, TrainConfig, fit
+from helpers.engine.inference import predict_proba
 from helpers.models.joint import JointModel, build_joint, init_caption_branch, joint_config_for
 from helpers.models.weights import WeightsFile, load_weights, model_bytes, save_weights
 

@@ -28,7 +28,8 @@ from helpers.core.files import stable_hash
 from helpers.core.handoff import save_history, save_probabilities, save_summary
 from helpers.core.metrics import baseline_prediction, multilabel_scores, scores_at_cutoff
 from helpers.core.profiles import LstmSettings
-from helpers.engine.fit import FitResult, TrainConfig, fit, predict_proba
+from helpers.engine.fit import FitResult, TrainConfig, fit
+from helpers.engine.inference import predict_proba
 from helpers.models.lstm import CaptionLSTM, LengthBuckets, LstmConfig, build_model, lstm_config
 from helpers.models.weights import model_bytes, save_weights, to_half
 
