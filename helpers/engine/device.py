@@ -21,13 +21,6 @@ def pick_device(preference: str = "auto") -> torch.device:
     return torch.device(preference)
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python's, NumPy's and torch's global generators."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def describe_machine(device: torch.device | str | None = None) -> dict[str, Any]:
     """What a measurement ran on: CPU model and cores, Python, torch and its threads, the device and its GPU."""
     cpu = platform.processor() or platform.machine()

@@ -14,7 +14,7 @@ passed to the model: logits = model(*batch[:-1]).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from helpers.core.console import headless as is_headless
-from helpers.core.files import read_cached, stable_hash
+from helpers.core.files import read_cached, stable_hash, write_json
 from helpers.core.metrics import binarize, micro_f1
-from helpers.engine.device import autocast_dtype, seed_everything
+from helpers.core.seeding import seed_all
+from helpers.engine.device import autocast_dtype
 from helpers.engine.inference import predict_proba, to_device
 from helpers.engine.losses import make_loss
 from helpers.models.weights import load_weights, save_weights
@@ -70,6 +71,14 @@ class FitResult:
         if self.resumed_from_epoch:
             return f"resumed from epoch {self.resumed_from_epoch}"
         return "trained afresh"
+
+
+def checkpoint_path(directory: str | Path, prefix: str, model_config: Mapping[str, Any], config: TrainConfig) -> Path:
+    """Where a training run's checkpoint lives: `<prefix>_<hash of model and training config>.pt`, with a sidecar
+    `.json` naming both, so a teammate can tell the files apart. The one naming rule for every model's runs."""
+    path = Path(directory) / f"{prefix}_{stable_hash([dict(model_config), config])}.pt"
+    write_json(path.with_suffix(".json"), {**dict(model_config), "train_config": asdict(config)})
+    return path
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -159,7 +168,7 @@ def fit(
                initial=start_epoch, total=config.epochs)
     stopped_early = False
     for epoch in bar:
-        seed_everything(config.seed * 100_003 + epoch)
+        seed_all(config.seed * 100_003 + epoch)
         model.train()
         t0 = time.perf_counter()
         total_loss, total_rows = 0.0, 0
