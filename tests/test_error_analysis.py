@@ -8,12 +8,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from tests.fusion_fakes import fake_pair, fake_truth  # noqa: E402
 from sklearn.metrics import precision_recall_fscore_support  # noqa: E402
 
 from helpers.core.labels import LABEL_IDS  # noqa: E402
 from helpers.report import errors  # noqa: E402
 from helpers.report import fusion as fusion_report  # noqa: E402
+from tests.fusion_fakes import fake_pair, fake_truth  # noqa: E402
 
 
 @pytest.fixture(scope="module")

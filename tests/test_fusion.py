@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from tests.fusion_fakes import fake_pair, fake_truth
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
@@ -15,6 +14,7 @@ from helpers.fusion import crossfit, inputs, methods, rules
 from helpers.fusion import methods as catalogue
 from helpers.fusion import rules as cut
 from helpers.models import weights as model_size
+from tests.fusion_fakes import fake_pair, fake_truth
 
 
 @pytest.fixture(scope="module")

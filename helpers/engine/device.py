@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
-import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 
