@@ -31,11 +31,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from helpers.core.config import REPO_ROOT, demo_data_dir
 from helpers.core.files import write_json
+from helpers.core.labels import N_LABELS
 from helpers.core.profiles import get_profile
 from helpers.engine.device import describe_machine, pick_device
+from helpers.models.lstm import REFERENCE_VOCAB_SIZE, LengthBuckets, LstmConfig, build_model
 
 # ---- from bench
 STAGES = ("reading", "text", "images", "cnn_head", "backbones", "lstm", "pipeline", "predict")
@@ -135,7 +138,7 @@ def stage_text(ctx: BenchContext) -> dict[str, float]:
 
 def stage_lstm(ctx: BenchContext) -> dict[str, float]:
     """Standard LSTM training throughput on the encoded captions (real lengths), all cores."""
-    from helpers.models.lstm import LstmConfig, measure_train_throughput
+    from helpers.models.lstm import LstmConfig
 
     encoded = ctx.shared.get("encoded")
     if encoded is None:
@@ -378,3 +381,49 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
+def synthetic_captions(n: int, vocab_size: int = REFERENCE_VOCAB_SIZE, max_len: int = 20, mean_len: float = 6.0,
+                       seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random post-padded captions with realistic lengths (1..max_len, mean about mean_len) and random labels."""
+    generator = torch.Generator().manual_seed(seed)
+    lengths = (torch.poisson(torch.full((n,), mean_len - 1), generator=generator).long() + 1).clamp(1, max_len)
+    tokens = torch.randint(2, vocab_size, (n, max_len), generator=generator)
+    tokens[torch.arange(max_len)[None, :] >= lengths[:, None]] = 0
+    Y = (torch.rand(n, N_LABELS, generator=generator) < 0.1).float()
+    return tokens, lengths, Y
+
+
+def measure_train_throughput(config: LstmConfig = LstmConfig(), vocab_size: int = REFERENCE_VOCAB_SIZE,
+                             data: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None, n_rows: int = 8192,
+                             batch_size: int = 512, epochs: int = 2, lr: float = 1e-3, threads: int | None = None,
+                             seed: int = 0) -> float:
+    """Training samples per second of one model (Adam, BCE, length-bucketed batches), after a warm-up batch.
+
+    data: (tokens, lengths, Y) cached by notebook 02; None: synthetic captions of realistic lengths.
+    threads: torch threads for the measurement (restored afterwards); None: leave as is.
+    """
+    tokens, lengths, Y = data if data is not None else synthetic_captions(n_rows, vocab_size)
+    previous_threads = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        model = build_model(vocab_size, config, seed)
+        model.train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        loss_fn = nn.BCEWithLogitsLoss()
+        torch.manual_seed(seed)
+        batches = LengthBuckets(tokens, lengths, Y, batch_size=batch_size, shuffle=True)
+
+        def step(batch: tuple) -> None:
+            loss = loss_fn(model(batch[0], batch[1]), batch[2])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        step(next(iter(batches)))  # warm-up: allocations, kernel selection
+        start = time.perf_counter()
+        for _ in range(epochs):
+            for batch in batches:
+                step(batch)
+        return epochs * len(tokens) / (time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous_threads)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from helpers.bench import measure_train_throughput, synthetic_captions
 from helpers.core.labels import N_LABELS
 from helpers.models.lstm import (
     ARCHITECTURES,
@@ -21,8 +22,6 @@ from helpers.models.lstm import (
     feature_size,
     load_lstm,
     lstm_config,
-    measure_train_throughput,
-    synthetic_captions,
 )
 from helpers.models.weights import MB, WeightsFileError, model_bytes, save_weights, to_half
 from helpers.report.lstm import size_table

@@ -17,3 +17,14 @@ class DataWarning(UserWarning):
 def listing(items: Sequence[str], limit: int = MAX_LISTED) -> str:
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def duplicated_ids(ids: Sequence[str]) -> list[str]:
+    """Every ImageID that occurs more than once, in order of first appearance (the one duplicate check)."""
+    seen: set[str] = set()
+    repeated: dict[str, None] = {}
+    for image_id in ids:
+        if image_id in seen:
+            repeated.setdefault(image_id, None)
+        seen.add(image_id)
+    return list(repeated)

@@ -29,7 +29,6 @@ the dictionary size and every LstmConfig field, so `build_lstm(config)` rebuilds
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -197,49 +196,3 @@ class LengthBuckets:
             yield self.tokens[index, : int(lengths.max())], lengths, self.Y[index]
 
 
-def synthetic_captions(n: int, vocab_size: int = REFERENCE_VOCAB_SIZE, max_len: int = 20, mean_len: float = 6.0,
-                       seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Random post-padded captions with realistic lengths (1..max_len, mean about mean_len) and random labels."""
-    generator = torch.Generator().manual_seed(seed)
-    lengths = (torch.poisson(torch.full((n,), mean_len - 1), generator=generator).long() + 1).clamp(1, max_len)
-    tokens = torch.randint(2, vocab_size, (n, max_len), generator=generator)
-    tokens[torch.arange(max_len)[None, :] >= lengths[:, None]] = 0
-    Y = (torch.rand(n, N_LABELS, generator=generator) < 0.1).float()
-    return tokens, lengths, Y
-
-
-def measure_train_throughput(config: LstmConfig = LstmConfig(), vocab_size: int = REFERENCE_VOCAB_SIZE,
-                             data: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None, n_rows: int = 8192,
-                             batch_size: int = 512, epochs: int = 2, lr: float = 1e-3, threads: int | None = None,
-                             seed: int = 0) -> float:
-    """Training samples per second of one model (Adam, BCE, length-bucketed batches), after a warm-up batch.
-
-    data: (tokens, lengths, Y) cached by notebook 02; None: synthetic captions of realistic lengths.
-    threads: torch threads for the measurement (restored afterwards); None: leave as is.
-    """
-    tokens, lengths, Y = data if data is not None else synthetic_captions(n_rows, vocab_size)
-    previous_threads = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        model = build_model(vocab_size, config, seed)
-        model.train()
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        loss_fn = nn.BCEWithLogitsLoss()
-        torch.manual_seed(seed)
-        batches = LengthBuckets(tokens, lengths, Y, batch_size=batch_size, shuffle=True)
-
-        def step(batch: tuple) -> None:
-            loss = loss_fn(model(batch[0], batch[1]), batch[2])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-
-        step(next(iter(batches)))  # warm-up: allocations, kernel selection
-        start = time.perf_counter()
-        for _ in range(epochs):
-            for batch in batches:
-                step(batch)
-        return epochs * len(tokens) / (time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(previous_threads)
