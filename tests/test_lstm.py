@@ -142,7 +142,7 @@ def test_length_buckets_cover_every_row_once_and_trim():
 
 
 def test_throughput_counts_every_sample_of_every_epoch_and_restores_threads(monkeypatch):
-    import helpers.models.lstm as lstm_module
+    import helpers.bench as lstm_module
 
     clock = iter([100.0, 104.0])  # the timed part takes 4 "seconds" on this fake clock
     monkeypatch.setattr(lstm_module.time, "perf_counter", lambda: next(clock))
