@@ -13,7 +13,7 @@ else
 PYTHON ?= $(VENV)/bin/python
 endif
 
-.PHONY: setup demo pipeline test lint bench readme
+.PHONY: setup demo pipeline report report-pdf test lint bench readme
 
 $(VENV)/bin/python:
 	python3 -m venv --system-site-packages $(VENV)
@@ -26,6 +26,13 @@ demo: setup  ## generate the demo data set (6,000 + 2,000 rows) and run all five
 
 pipeline: setup  ## make pipeline DATA_DIR=/path/to/comp5329 PROFILE=full OUT=runs/full
 	$(PYTHON) -m helpers.pipeline --profile $(PROFILE) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(OUT),--out $(OUT))
+
+report:  ## one document of a run: figures/report.html (self-contained) + report.md; make report OUT=runs/full
+	$(PYTHON) -m helpers.report.document $(if $(OUT),--out $(OUT))
+
+report-pdf: report  ## figures/report.pdf (A4) from report.html with headless Chromium (Debian package chromium)
+	chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --no-pdf-header-footer \
+		--print-to-pdf=$(abspath $(or $(OUT),.))/figures/report.pdf file://$(abspath $(or $(OUT),.))/figures/report.html
 
 test: setup  ## every test, the papermill run of all notebooks included
 	$(PYTHON) -m pytest -q

@@ -1,18 +1,16 @@
-"""Benchmark every stage against the reference study's way, side by side, in one run.
+"""The benchmark: every stage of the study timed against the reference study's way, side by side, in one run.
 
     python -m helpers.bench --json bench/latest.json [--n-train 30000 --n-test 10000]
-                            [--stages reading,text,images,cnn_head,backbones,lstm,pipeline] [--profile cpu]
+                            [--stages reading,text,images,cnn_head,backbones,lstm,pipeline,predict] [--profile cpu]
 
 Runs on the built-in demo data set (generated if absent; default full size) or on --data-dir,
 prints a table and writes JSON. Ratios (feature pipeline vs bare forward, cached head vs the
 reference's backbone-every-epoch training, feature extraction vs bare forward for every backbone of the
 profile's comparison list) are measured in the same run on the same machine. Image sizes, epochs and batch
-sizes come from the profiles (helpers.core.profiles): the image and head stages use the full profile's, the
-reference study's settings.
-
-The benchmark's image stages (helpers.bench): decoding and feature extraction, architecture B's head the
-reference's way against cached features, and the backbone comparison. Sizes, epochs and batch sizes come from
-the profiles: the full profile's (the reference study's) for the first two, the chosen profile's list for the last.
+sizes come from the profiles (helpers.core.profiles): the image and head stages use the full profile's (the
+reference study's settings), the backbone comparison the chosen profile's list. The LSTM's training
+throughput (measure_train_throughput) lives here too. Every option is checked before any work: an
+impossible value is refused in one line naming the option, exit code 2.
 """
 from __future__ import annotations
 
@@ -25,7 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +34,11 @@ from torch import nn
 from helpers.core.config import REPO_ROOT, demo_data_dir
 from helpers.core.files import write_json
 from helpers.core.labels import N_LABELS
-from helpers.core.profiles import get_profile
-from helpers.engine.device import describe_machine, pick_device
-from helpers.models.lstm import REFERENCE_VOCAB_SIZE, LengthBuckets, LstmConfig, build_model
+from helpers.core.profiles import PROFILE_NAMES, get_profile
+from helpers.core.seeding import seeded
+from helpers.engine.device import available_device, describe_machine, pick_device
+from helpers.models.lstm import REFERENCE_VOCAB_SIZE, LengthBuckets, LstmConfig, build_lstm
 
-# ---- from bench
 STAGES = ("reading", "text", "images", "cnn_head", "backbones", "lstm", "pipeline", "predict")
 
 
@@ -286,7 +284,7 @@ STAGE_FUNCTIONS: dict[str, Callable[[BenchContext], dict[str, float]]] = {
     "lstm": stage_lstm, "pipeline": stage_pipeline, "predict": stage_predict,
 }
 
-TARGETS = {  # key: (threshold, direction, what)
+TARGETS = {  # key: (threshold, direction, what); a value exactly at its threshold meets the target
     "feature_vs_forward": (0.8, ">=", "feature extraction >= 0.8 x bare forward"),
     "head_cache_speedup": (50, ">=", "cached head >= 50 x the reference's way"),
     "lstm_train_samples_per_s": (4000, ">=", "LSTM >= 4,000 samples/s"),
@@ -295,6 +293,7 @@ TARGETS = {  # key: (threshold, direction, what)
 
 
 def format_table(results: dict[str, Any]) -> str:
+    """The results as a text table; a measure with a target says PASS (at or beyond its threshold) or MISS."""
     lines = [f"{'stage':<10} {'measure':<40} {'value':>14}  target", "-" * 90]
     for stage in STAGES:
         if stage not in results["stages"]:
@@ -350,36 +349,60 @@ def run_bench(stages: list[str], data_dir: Path, profile: str = "cpu", image_sam
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", required=True, help="where to write the results")
     parser.add_argument("--n-train", type=int, default=30000)
     parser.add_argument("--n-test", type=int, default=10000)
     parser.add_argument("--data-dir", default="", help="benchmark on this data set instead of the built-in one")
     parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
-    parser.add_argument("--profile", default="cpu", help="profile of the pipeline stage (full on a GPU)")
+    parser.add_argument("--profile", default="cpu", choices=PROFILE_NAMES,
+                        help="profile of the pipeline and backbone stages (full on a GPU)")
     parser.add_argument("--image-sample", type=int, default=256, help="images timed in the image stages")
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: cores, at most 8)")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (one this machine has)")
     parser.add_argument("--predictor", default="", help="the predict stage's file (default: artifacts/predictor.pt)")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The options, every one checked before any work (no data generated, no stage run); an impossible value
+    exits 2 with one line naming it. args.stages becomes the list of stage names."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
-    unknown = sorted(set(stages) - set(STAGES))
-    if unknown:
-        parser.error(f"unknown stages {unknown}; choose from {', '.join(STAGES)}")
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown or not stages:
+        parser.error(f"--stages: unknown stage(s) {', '.join(unknown) or '(none given)'}; choose from "
+                     f"{', '.join(STAGES)}")
+    for option, value, least in (("--n-train", args.n_train, 1), ("--n-test", args.n_test, 1),
+                                 ("--image-sample", args.image_sample, 1), ("--workers", args.workers, 0)):
+        if value is not None and value < least:
+            parser.error(f"{option} must be at least {least}, not {value}")
+    if args.data_dir and not Path(args.data_dir).expanduser().is_dir():
+        parser.error(f"--data-dir {args.data_dir} does not exist")
+    if Path(args.json).expanduser().is_dir():
+        parser.error(f"--json {args.json} is a folder; give the path of the JSON file to write")
+    if args.predictor and not Path(args.predictor).expanduser().is_file():
+        parser.error(f"--predictor {args.predictor} does not exist")
+    try:
+        available_device(args.device)
+    except ValueError as error:
+        parser.error(f"--device {error}")
+    args.stages = stages
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     data_dir = Path(args.data_dir) if args.data_dir else ensure_bench_data(args.n_train, args.n_test)
-    results = run_bench(stages, data_dir, args.profile, args.image_sample, args.workers, args.device,
+    results = run_bench(args.stages, data_dir, args.profile, args.image_sample, args.workers, args.device,
                         Path(args.predictor) if args.predictor else None)
     print()
     print(format_table(results))
     write_json(args.json, results)
     print(f"\nJSON: {args.json}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
 
 def synthetic_captions(n: int, vocab_size: int = REFERENCE_VOCAB_SIZE, max_len: int = 20, mean_len: float = 6.0,
                        seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -400,30 +423,41 @@ def measure_train_throughput(config: LstmConfig = LstmConfig(), vocab_size: int 
 
     data: (tokens, lengths, Y) cached by notebook 02; None: synthetic captions of realistic lengths.
     threads: torch threads for the measurement (restored afterwards); None: leave as is.
+    Runs under `seeded(seed)`: the caller's random state is unchanged.
     """
     tokens, lengths, Y = data if data is not None else synthetic_captions(n_rows, vocab_size)
     previous_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     try:
-        model = build_model(vocab_size, config, seed)
-        model.train()
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        loss_fn = nn.BCEWithLogitsLoss()
-        torch.manual_seed(seed)
-        batches = LengthBuckets(tokens, lengths, Y, batch_size=batch_size, shuffle=True)
-
-        def step(batch: tuple) -> None:
-            loss = loss_fn(model(batch[0], batch[1]), batch[2])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-
-        step(next(iter(batches)))  # warm-up: allocations, kernel selection
-        start = time.perf_counter()
-        for _ in range(epochs):
-            for batch in batches:
-                step(batch)
-        return epochs * len(tokens) / (time.perf_counter() - start)
+        with seeded(seed):
+            return _time_training(build_lstm(replace(config, vocab_size=vocab_size), seed), tokens, lengths, Y,
+                                  batch_size, epochs, lr)
     finally:
         torch.set_num_threads(previous_threads)
+
+
+def _time_training(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor, Y: torch.Tensor, batch_size: int,
+                   epochs: int, lr: float) -> float:
+    """measure_train_throughput's timed loop (the global generators already seeded)."""
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.BCEWithLogitsLoss()
+    batches = LengthBuckets(tokens, lengths, Y, batch_size=batch_size, shuffle=True)
+
+    def step(batch: tuple) -> None:
+        loss = loss_fn(model(batch[0], batch[1]), batch[2])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    step(next(iter(batches)))  # warm-up: allocations, kernel selection
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for batch in batches:
+            step(batch)
+    return epochs * len(tokens) / (time.perf_counter() - start)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

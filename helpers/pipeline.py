@@ -1,15 +1,18 @@
-"""Run the numbered notebooks headlessly, in order, with papermill.
+"""The headless pipeline: the numbered notebooks executed in order with papermill, one command for the whole study.
 
     python -m helpers.pipeline --data-dir DIR --profile {smoke,cpu,full} [--out DIR] [--only 01,03]
                                [-p NAME VALUE ...]
 
 Each executed notebook is written to <out>/executed/ (git-ignored); figures and tables go to
 <out>/figures/, the submission to <out>/Predicted_labels.csv. The run stops at the first
-failing notebook, prints the failing cell's error and exits non-zero.
+failing notebook, prints the failing cell's error and exits 1. Every option is checked before any
+work (no data generated, no notebook started): an impossible value is refused in one line naming the
+option, exit code 2.
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import shutil
 import sys
@@ -76,17 +79,51 @@ def declared_parameters(name: str) -> tuple[str, ...]:
 
 
 def resolve_value(text: str) -> Any:
-    """A -p value as papermill's command line reads it: int, float, True/False/None, else the string."""
+    """A -p value as papermill's command line reads it: int, float, True/False/None, else the string; and a
+    tuple or list literal ("(0.001, 0.01)", "['resnet18']") as a list (papermill would pass a tuple as a string)."""
     for kind in (int, float):
         try:
             return kind(text)
         except ValueError:
             pass
-    return {"True": True, "False": False, "None": None}.get(text, text)
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    if text.strip()[:1] in ("(", "["):
+        try:
+            value = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            return text
+        if isinstance(value, tuple | list):
+            return list(value)
+    return text
+
+
+@cache
+def parameter_defaults(name: str) -> dict[str, Any]:
+    """Each parameter a notebook declares, with the literal value its parameters cell gives it."""
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(NOTEBOOKS_DIR / f"{name}.ipynb"))
+    return {key: ast.literal_eval(info["default"]) for key, info in declared.items()}
+
+
+def _type_fits(value: Any, default: Any) -> bool:
+    """Whether a -p value can stand for a parameter whose default is `default`: same type; an int for a float;
+    a list for a tuple or list; anything for a None default; an int is not a bool nor a bool an int."""
+    if default is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    if isinstance(default, tuple | list):
+        return isinstance(value, tuple | list)
+    return isinstance(value, type(default))
 
 
 def notebook_parameters(notebooks: list[str], common: dict[str, Any], extra: dict[str, Any]) -> dict[str, dict]:
-    """Per notebook, the parameters it declares; an -p name that no selected notebook declares is an error."""
+    """Per notebook, the parameters it declares; ValueError (one line naming -p and the parameter) for a name that
+    no selected notebook declares, one that has its own option, or a value not of the declared default's type."""
     declared = {name: declared_parameters(name) for name in notebooks}
     known = sorted({p for names in declared.values() for p in names})
     unknown = [key for key in extra if key not in known]
@@ -97,6 +134,12 @@ def notebook_parameters(notebooks: list[str], common: dict[str, Any], extra: dic
     if clash:
         raise ValueError(f"-p {', '.join(clash)}: set these with their own options (--data-dir, --profile, --out, "
                          "--seed, --fresh, --on-bad-image)")
+    for key, value in extra.items():
+        for name in notebooks:
+            defaults = parameter_defaults(name)
+            if key in defaults and not _type_fits(value, defaults[key]):
+                raise ValueError(f"-p {key} {value!r}: {name} declares {key} = {defaults[key]!r} "
+                                 f"({type(defaults[key]).__name__}), so a {type(value).__name__} cannot stand for it")
     merged = {**common, **extra}
     return {name: {k: v for k, v in merged.items() if k in declared[name]} for name in notebooks}
 
@@ -156,6 +199,7 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
     """
     settings = get_profile(profile)
     notebooks = select_notebooks(only)
+    notebook_parameters(notebooks, {}, dict(parameters or {}))  # refuse a wrong -p before generating any data
     demo_data_s = None
     if not data_dir:
         from helpers.run import ensure_demo_data
@@ -196,7 +240,7 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
     return record
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers.pipeline", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default="", help="folder with train.csv, test.csv and data/ "
                         "(default: the built-in demo data set, generated in data/demo-<n_train>-<n_test> if absent)")
@@ -211,11 +255,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-p", "--parameters", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="any other notebook parameter, papermill's spelling (repeatable): -p IMAGE_BACKBONE "
                              "efficientnet_b0")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The options, every one checked before any work; an impossible value exits 2 with one line naming it.
+
+    args.parameters becomes {name: value} with each value resolved (resolve_value) and type-checked against the
+    notebooks that declare it.
+    """
+    parser = build_parser()
     args = parser.parse_args(argv)
-    extra = {name: resolve_value(value) for name, value in args.parameters}
+    try:
+        notebooks = select_notebooks(args.only)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.data_dir and not run_paths(args.data_dir).data_dir.is_dir():
+        parser.error(f"--data-dir {run_paths(args.data_dir).data_dir} does not exist; it must hold train.csv, "
+                     "test.csv and the images in data/")
+    if args.out and Path(args.out).expanduser().exists() and not Path(args.out).expanduser().is_dir():
+        parser.error(f"--out {args.out} is a file; give a folder (created if absent)")
+    extra: dict[str, Any] = {}
+    for name, value in args.parameters:
+        if name in extra:
+            parser.error(f"-p {name} is given twice")
+        extra[name] = resolve_value(value)
+    try:
+        notebook_parameters(notebooks, {}, extra)
+    except ValueError as error:
+        parser.error(str(error))
+    args.parameters = extra
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
         run_pipeline(args.data_dir, args.profile, args.out, args.only, args.seed, args.fresh,
-                     args.on_bad_image, args.verbose, parameters=extra)
+                     args.on_bad_image, args.verbose, parameters=args.parameters)
     except NotebookFailed as error:
         print(f"\nPIPELINE STOPPED: {error}", file=sys.stderr)
         return 1

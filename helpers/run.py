@@ -1,4 +1,10 @@
-"""The context every notebook builds from its parameters: paths, profile, device, data and split."""
+"""The run: the one context every notebook builds from its parameters (paths, profile, device, data set, split).
+
+`setup_run` turns a notebook's parameters cell into a `Run` (checking ON_BAD_IMAGE and DATA_DIR first);
+the Run reads and validates the data set once, fixes the train/validation split (SPLIT_SEED, the same
+for every notebook and training seed) and saves figures and tables where the pipeline expects them.
+`ensure_demo_data` generates the built-in demo data set when no DATA_DIR is given.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,19 +1,17 @@
-"""Atomic file writes: a killed run never leaves a half-written artifact behind.
+"""Files that a killed run cannot damage: atomic writes, damaged caches set aside, stable hashes as cache keys.
 
-A file is written to a temporary file beside its destination and renamed onto it when complete.
-The finished file gets the permissions the user's umask gives any new file (0644 with the usual
-umask 022), not the private 0600 of a temporary file, so teammates and synced folders can read it.
-Temporary files carry the writer's process id; `remove_stale_temporaries` deletes those whose
-writer is gone (a run killed mid-write), never those of a process still writing.
+Atomic writes: a file is written to a temporary file beside its destination and renamed onto it when
+complete, so a killed run never leaves a half-written artifact. The finished file gets the permissions
+the user's umask gives any new file (0644 with the usual umask 022), not the private 0600 of a temporary
+file, so teammates and synced folders can read it. Temporary files carry the writer's process id;
+`remove_stale_temporaries` deletes those whose writer is gone, never those of a process still writing.
 
-Reading a cached artifact that may be damaged: name the file, set it aside, recompute.
+Damaged caches: a cache (features, encoded captions, results, checkpoints) can be truncated by a full
+disk, a killed process or a Drive sync. Since it can be recomputed, `read_cached` moves a file that cannot
+be read to `<name>.damaged` (replacing an older one), warns naming it and why, and returns None so that
+the caller recomputes. Nothing is deleted, so the user can still inspect the damaged file.
 
-A cache (features, encoded captions, results, checkpoints) can be truncated by a full disk, a
-killed process or a Drive sync. Since it can be recomputed, a file that cannot be read is moved to
-`<name>.damaged` (replacing an older one), a warning names it and says why, and the caller gets None
-and recomputes. Nothing is deleted, so the user can still inspect the damaged file.
-
-Stable short hashes of configurations: the keys of every cache and checkpoint.
+`stable_hash`: short hashes of configurations, the keys of every cache and checkpoint.
 """
 from __future__ import annotations
 
@@ -29,7 +27,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
-# ---- from core/atomic_io
 _TEMP_NAME = re.compile(r"^\..+\.pid(\d+)\.[^.]+\.tmp$")
 
 
@@ -113,7 +110,6 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-# ---- from core/cache_io
 T = TypeVar("T")
 
 
@@ -143,7 +139,6 @@ def read_cached(path: str | Path, reader: Callable[[Path], T], what: str = "cach
         return None
 
 
-# ---- from core/hashing
 def stable_hash(obj: Any, length: int = 12) -> str:
     """Short hex digest of a JSON-serialisable object (dataclasses and paths allowed)."""
     def default(o: Any) -> Any:

@@ -5,6 +5,8 @@
 - macro_f1:   mean of the 18 per-label F1s; shows how rare labels fare.
 - exact_match: share of rows whose predicted label set is exactly right.
 - hamming_accuracy: share of (row, label) decisions that are right.
+
+Probabilities become labels in one place, `binarize`: a probability at or above its cut-off is a positive.
 """
 from __future__ import annotations
 
@@ -25,7 +27,13 @@ METRIC_TITLES = {
 
 
 def binarize(probs: np.ndarray, cutoff: float | np.ndarray = 0.5) -> np.ndarray:
-    """Probabilities -> 0/1 predictions with one global cut-off or one per label (probability >= cut-off)."""
+    """Probabilities -> 0/1 predictions with one global cut-off or one per label (a row of cut-offs).
+
+    Boundary: a probability exactly at its cut-off is a positive (probability >= cut-off), so cut-off 0
+    predicts every label and a cut-off above 1 none; NaN is never a positive. The comparison runs in
+    float64 (the cut-off's precision): a float32 probability is the float32 nearest to the number it
+    prints, so float32(0.7) lies just below the cut-off 0.7 (-> 0) and float32(0.3) just above 0.3 (-> 1).
+    """
     return (np.asarray(probs) >= np.asarray(cutoff)).astype(np.uint8)
 
 

@@ -1,11 +1,12 @@
-"""A short hash of a data folder's contents: part of every cache key.
+"""The one reader of a data folder in the COMP5329 layout: train.csv, test.csv, data/<ImageID>.
 
-Read and validate a data folder in the COMP5329 layout: train.csv, test.csv, data/<ImageID>
-(and test_labels.csv for the built-in demo data).
-
-Every problem is reported with the file, the line numbers and the ImageIDs at fault; nothing
-is dropped silently. Only unusable images can be skipped (on_bad_image="skip"), and only for
-training rows; each skipped row is listed in ImageCaptionData.skipped and announced in a warning.
+`load_dataset` reads the whole folder for the pipeline (and test_labels.csv for the built-in demo data);
+`read_test_folder` reads a test.csv and its images for the predictor. Both run the same row checks
+(duplicate ImageIDs via helpers.data.errors.duplicated_ids, empty captions) and the same image check,
+with the same messages: every problem names the file, the line numbers and the ImageIDs at fault, and
+nothing is dropped silently. Only unusable images of training rows can be skipped (on_bad_image="skip");
+each skipped row is listed in ImageCaptionData.skipped and announced in a warning.
+`data_fingerprint` is a short hash of the folder's contents, part of every cache key.
 """
 from __future__ import annotations
 
@@ -21,11 +22,10 @@ import pandas as pd
 from helpers.core.config import IMAGES_SUBDIR, TEST_CSV, TEST_LABELS_CSV, TRAIN_CSV
 from helpers.core.labels import labels_to_matrix, parse_label_field
 from helpers.data.csv_format import read_labels_csv, read_test_csv, read_train_csv
-from helpers.data.errors import DataError, DataWarning, listing
-from helpers.data.images import check_image_folder, check_images, verify_level
+from helpers.data.errors import DataError, DataWarning, duplicated_ids, listing
+from helpers.data.images import check_image_files, verify_level
 
 
-# ---- from data/fingerprint
 def data_fingerprint(data_dir: str | Path, length: int = 16) -> str:
     """Short hex hash of train.csv + test.csv contents and the image folder's listing
     (names, sizes, modification times); keys the feature caches. Copying the images without
@@ -51,7 +51,6 @@ def data_fingerprint(data_dir: str | Path, length: int = 16) -> str:
     return digest.hexdigest()[:length]
 
 
-# ---- from data/dataset
 ON_BAD_IMAGE = ("error", "skip")
 
 
@@ -102,8 +101,63 @@ def _rows(df: pd.DataFrame) -> list[str]:
 
 
 def _duplicates(df: pd.DataFrame) -> list[str]:
-    dup = df[df["ImageID"].duplicated(keep=False)]
-    return _rows(dup)
+    """'ID (line N)' for every row whose ImageID occurs more than once, in file order."""
+    repeated = set(duplicated_ids(df["ImageID"].tolist()))
+    return _rows(df[df["ImageID"].isin(repeated)]) if repeated else []
+
+
+def _row_problems(df: pd.DataFrame, path: Path) -> list[str]:
+    """The row checks every CSV of ImageIDs and captions gets: duplicate ImageIDs, empty (or blank) captions."""
+    problems = []
+    dup = _duplicates(df)
+    if dup:
+        problems.append(f"{path}: duplicate ImageIDs {listing(dup)}; "
+                        "every ImageID must appear once, remove the extra rows")
+    empty = df[df["Caption"].str.strip() == ""]
+    if len(empty):
+        rows = _rows(empty)
+        problems.append(f"{path}: {len(rows)} empty caption(s): {listing(rows)}; every row needs a caption text")
+    return problems
+
+
+def _unusable_images(images_dir: Path, tables: dict[str, pd.DataFrame], verify: str,
+                     cache: Path | None = None) -> tuple[set[str], dict[str, list[str]]]:
+    """(ImageIDs whose file is missing or unreadable, 'CSV line N: ID (reason)' per such row of each table).
+
+    tables maps a CSV file name to its rows; the image folder must exist.
+    """
+    if not images_dir.is_dir():
+        raise DataError(f"{images_dir}: image folder not found; put the images of {' and '.join(tables)} "
+                        f"in a folder named '{IMAGES_SUBDIR}' beside them.")
+    report = check_image_files(images_dir, [i for df in tables.values() for i in df["ImageID"]], verify, cache)
+    bad = set(report.bad)
+    described = {}
+    for csv_name, df in tables.items():
+        rows = df[df["ImageID"].isin(bad)]
+        pairs = zip(rows["ImageID"].tolist(), rows["line"].tolist(), strict=True)
+        described[csv_name] = [f"{csv_name} line {ln}: {i} ({report.reasons[i]})" for i, ln in pairs]
+    return bad, described
+
+
+def _image_error(images_dir: Path, rows: list[str], extra: str = "", hint: str = "") -> DataError:
+    return DataError(f"{images_dir}: {len(rows)} row(s) with an unusable image{extra}: {listing(rows)}; "
+                     f"copy the missing or broken files into {images_dir}{hint}.")
+
+
+def _check_image_folder(train: pd.DataFrame, test: pd.DataFrame, images_dir: Path, verify: str, on_bad_image: str,
+                        cache: Path | None = None) -> tuple[set[str], list[str]]:
+    """Check the image files of both tables; return the training ImageIDs to skip and one description per row."""
+    bad, described = _unusable_images(images_dir, {TRAIN_CSV: train, TEST_CSV: test}, verify, cache)
+    if not bad:
+        return set(), []
+    bad_train, bad_test = described[TRAIN_CSV], described[TEST_CSV]
+    if on_bad_image == "error":
+        raise _image_error(images_dir, bad_train + bad_test,
+                           hint=", or pass on_bad_image='skip' to leave such training rows out")
+    if bad_test:
+        raise _image_error(images_dir, bad_test,
+                           " (test rows cannot be skipped: every test image needs a prediction)")
+    return bad & set(train["ImageID"]), bad_train
 
 
 def _parse_train_labels(train: pd.DataFrame, path: Path) -> list[list[int]]:
@@ -168,16 +222,7 @@ def _read_test_labels(path: Path, test: pd.DataFrame) -> np.ndarray:
 
 
 def _validate_rows(train: pd.DataFrame, test: pd.DataFrame, train_path: Path, test_path: Path) -> None:
-    problems = []
-    for df, path in ((train, train_path), (test, test_path)):
-        dup = _duplicates(df)
-        if dup:
-            problems.append(f"{path}: duplicate ImageIDs {listing(dup)}; "
-                            "every ImageID must appear once, remove the extra rows")
-        empty = df[df["Caption"].str.strip() == ""]
-        if len(empty):
-            rows = _rows(empty)
-            problems.append(f"{path}: {len(rows)} empty caption(s): {listing(rows)}; every row needs a caption text")
+    problems = _row_problems(train, train_path) + _row_problems(test, test_path)
     both = test[test["ImageID"].isin(set(train["ImageID"]))]
     if len(both):
         rows = _rows(both)
@@ -234,7 +279,7 @@ def load_dataset(
     skipped: list[str] = []
     if check_images or verify != "exists":
         cache = None if image_check_cache is None else Path(image_check_cache)
-        skip_ids, skipped = check_image_folder(train, test, images_dir, verify, on_bad_image, cache)
+        skip_ids, skipped = _check_image_folder(train, test, images_dir, verify, on_bad_image, cache)
     if skipped:
         train = train[~train["ImageID"].isin(skip_ids)].reset_index(drop=True)
         warnings.warn(
@@ -252,27 +297,21 @@ def load_dataset(
 
 
 def read_test_folder(data_dir: str | Path, csv: str | Path = TEST_CSV) -> tuple[pd.DataFrame, Path]:
-    """The rows of a COMP5329-format test.csv and its image folder, checked as the pipeline checks them."""
+    """The rows of a COMP5329-format test.csv and its image folder (data_dir/data), checked as load_dataset checks
+    them: the same row checks and messages, and every image's header opened (verify level 'header').
+
+    csv: a file name inside data_dir, or an absolute path. Raises DataError naming the file, lines and ImageIDs.
+    """
     data_dir = Path(data_dir).expanduser()
     csv_path = Path(csv) if Path(csv).is_absolute() else data_dir / csv
     rows = read_test_csv(csv_path)
     if rows.empty:
         raise DataError(f"{csv_path}: no rows after the header; nothing to label")
-    lines = [f"line {ln} ({i})" for i, c, ln in zip(rows["ImageID"], rows["Caption"], rows["line"]) if not c.strip()]
-    if lines:
-        raise DataError(f"{csv_path}: {len(lines)} empty caption(s): {listing(lines)}; every row needs a caption text")
-    duplicated = rows[rows["ImageID"].duplicated(keep=False)]
-    if len(duplicated):
-        dup = [f"line {ln} ({i})" for i, ln in zip(duplicated["ImageID"], duplicated["line"])]
-        raise DataError(f"{csv_path}: duplicate ImageIDs: {listing(dup)}; every ImageID must appear once")
+    problems = _row_problems(rows, csv_path)
+    if problems:
+        raise DataError("\n".join(problems))
     images_dir = data_dir / IMAGES_SUBDIR
-    if not images_dir.is_dir():
-        raise DataError(f"{images_dir}: image folder not found; put the images of {csv_path.name} in a folder named "
-                        f"'{IMAGES_SUBDIR}' beside it")
-    report = check_images(images_dir, rows["ImageID"], verify="header")
-    if not report.ok:
-        bad = [f"line {ln}: {i} ({report.reasons[i]})" for i, ln in zip(rows["ImageID"], rows["line"])
-               if i in report.reasons]
-        raise DataError(f"{images_dir}: {len(bad)} row(s) of {csv_path.name} with an unusable image: {listing(bad)}; "
-                        "copy the missing or broken files there")
+    bad, described = _unusable_images(images_dir, {csv_path.name: rows}, "header")
+    if bad:
+        raise _image_error(images_dir, described[csv_path.name])
     return rows, images_dir

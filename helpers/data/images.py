@@ -1,8 +1,11 @@
-"""Load images as RGB whatever their mode, with fast reduced-size JPEG decoding.
+"""Image files: load them as upright RGB whatever their mode, and check a folder of them before anything runs.
 
-Checking the image files of a data folder before anything else runs, and caching the result.
+Loading (`load_rgb`, `load_rgb_resized`) decodes JPEGs at a reduced DCT scale when a small size is asked
+for, and raises ImageError naming the file when it cannot be read. Checking (`check_images`,
+`check_image_files` with its cache) finds the missing and unreadable files of a list of ImageIDs; the
+data-folder reader (helpers.data.dataset) turns its report into messages naming the CSV lines.
 
-Levels: "exists" (one directory listing), "header" (PIL opens each header and the JPEG/PNG end
+Check levels: "exists" (one directory listing), "header" (PIL opens each header and the JPEG/PNG end
 marker is present: finds non-images and truncated copies), "full" (every image decoded at a tiny
 scale, over every CPU). The result of a header/full check is kept in a JSON file keyed by the data
 fingerprint, so only the first notebook on a data set pays for it.
@@ -17,15 +20,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from helpers.core.config import IMAGES_SUBDIR, TEST_CSV, TRAIN_CSV
 from helpers.core.console import headless
 from helpers.core.files import read_json, write_json
-from helpers.data.errors import DataError, listing
 
-# ---- from data/images
 READ_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 _ORIENTATION_TAG = 0x0112
 # EXIF orientation -> the transpose that makes the image upright.
@@ -122,7 +121,6 @@ def load_rgb_resized(path: str | Path, size: int) -> Image.Image:
     return rgb
 
 
-# ---- from data/image_checks
 @dataclass
 class ImageReport:
     """Result of check_images: IDs without a file, IDs whose file is not a readable image."""
@@ -274,8 +272,11 @@ def _read_check_cache(path: Path | None, verify: str) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in cached["corrupt"].items()}
 
 
-def _check_image_files(images_dir: Path, image_ids: list[str], verify: str, cache: Path | None) -> ImageReport:
-    """check_images, reusing the corrupt-image list of an earlier identical check kept in `cache` (JSON)."""
+def check_image_files(images_dir: Path, image_ids: list[str], verify: str, cache: Path | None = None) -> ImageReport:
+    """check_images, reusing the corrupt-image list of an earlier identical check kept in `cache` (JSON file).
+
+    Missing files are always looked up again (one directory listing); only the slow header / full result is reused.
+    """
     corrupt = _read_check_cache(cache, verify)
     if corrupt is None:
         report = check_images(images_dir, image_ids, verify=verify)
@@ -289,33 +290,3 @@ def _check_image_files(images_dir: Path, image_ids: list[str], verify: str, cach
             report.reasons[image_id] = corrupt[image_id]
     return report
 
-
-def check_image_folder(
-    train: pd.DataFrame, test: pd.DataFrame, images_dir: Path, verify: str, on_bad_image: str,
-    cache: Path | None = None,
-) -> tuple[set[str], list[str]]:
-    """Check the image files; return the training ImageIDs to skip and one description per row."""
-    if not images_dir.is_dir():
-        raise DataError(f"{images_dir}: image folder not found; put the images of train.csv and test.csv "
-                        f"in a folder named '{IMAGES_SUBDIR}' beside them.")
-    report = _check_image_files(images_dir, list(train["ImageID"]) + list(test["ImageID"]), verify, cache)
-    if report.ok:
-        return set(), []
-    bad = set(report.bad)
-
-    def describe(df: pd.DataFrame, csv_name: str) -> list[str]:
-        rows = df[df["ImageID"].isin(bad)]
-        pairs = zip(rows["ImageID"].tolist(), rows["line"].tolist(), strict=True)
-        return [f"{csv_name} line {ln}: {i} ({report.reasons[i]})" for i, ln in pairs]
-
-    bad_train, bad_test = describe(train, TRAIN_CSV), describe(test, TEST_CSV)
-    fix = f"copy the missing or broken files into {images_dir}"
-    if on_bad_image == "error" or bad_test:
-        which = bad_train + bad_test if on_bad_image == "error" else bad_test
-        extra = "" if on_bad_image == "error" else " (test rows cannot be skipped: every test image needs a prediction)"
-        raise DataError(
-            f"{images_dir}: {len(which)} row(s) with an unusable image{extra}: {listing(which)}; {fix}"
-            + ("" if on_bad_image == "skip" else ", or pass on_bad_image='skip' to leave such training rows out")
-            + "."
-        )
-    return bad & set(train["ImageID"]), bad_train

@@ -118,7 +118,13 @@ def _repair_missing_labels(Yb: np.ndarray, fold_of: np.ndarray, k: int) -> None:
 
 
 def train_val_split(Y: np.ndarray, val_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified train/validation split of the rows of Y; returns sorted (train_idx, val_idx)."""
+    """Stratified train/validation split of the rows of Y; returns sorted (train_idx, val_idx).
+
+    Boundaries: val_fraction must lie strictly between 0 and 1, and Y needs at least 2 rows. Every label
+    with at least 2 positives gets a positive on both sides, even when val_fraction would round its share
+    to 0 (3 rows of one label at val_fraction 0.01 -> 1 validation row). Rows without labels follow the
+    row counts alone, so a side can be empty (4 unlabelled rows at val_fraction 0.99 -> no training row).
+    """
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
     fold_of = iterative_stratification(Y, [1.0 - val_fraction, val_fraction], seed=seed)

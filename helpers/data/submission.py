@@ -14,10 +14,9 @@ import pandas as pd
 from helpers.core.labels import COLUMN_OF, labels_to_matrix, matrix_to_labels
 from helpers.core.metrics import multilabel_scores
 from helpers.data.csv_format import LABELS_HEADER, read_labels_csv, write_labels_csv
-from helpers.data.errors import listing
+from helpers.data.errors import duplicated_ids, listing
 
 
-# ---- from report/submission
 class SubmissionError(ValueError):
     """The submission does not have the required format; the message lists the offending rows."""
 
@@ -50,8 +49,7 @@ def validate_submission(df: pd.DataFrame, test_ids: Sequence[str]) -> None:
     ids = [str(i) for i in df["ImageID"]]
     expected = [str(i) for i in test_ids]
     problems = []
-    seen: set[str] = set()
-    duplicates = sorted({i for i in ids if i in seen or seen.add(i)})
+    duplicates = sorted(duplicated_ids(ids))
     if duplicates:
         problems.append(f"duplicate rows for {listing(duplicates)}")
     known = set(expected)

@@ -1,4 +1,10 @@
-"""Which device to compute on, and seeding every random generator from one number.
+"""The device and precision policy: which device a model computes on, in which precision, with which loader settings.
+
+`pick_device` turns a preference ("auto", "cpu", "cuda", "cuda:1") into a torch.device; `available_device`
+does the same but refuses a device this machine does not have (the command lines check their --device with
+it before any work). `choose_precision` is the one mixed-precision rule (bfloat16 or float16 autocast on CUDA,
+float32 training on the CPU), `loader_options` the DataLoader settings per device, and `describe_machine`
+what a measurement ran on.
 """
 from __future__ import annotations
 
@@ -11,12 +17,35 @@ from typing import Any
 import torch
 
 
-# ---- from core/device
 def pick_device(preference: str = "auto") -> torch.device:
     """'auto' -> cuda when available, else cpu; anything else is passed to torch.device."""
     if preference == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(preference)
+
+
+def available_device(preference: str) -> torch.device:
+    """pick_device(preference), or ValueError saying why this machine cannot compute on it.
+
+    Refused: a name torch does not know, "cuda" (or "cuda:N") without CUDA or without GPU N, "mps" without
+    Apple's Metal backend. "auto" and "cpu" are always available.
+    """
+    try:
+        device = pick_device(preference)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"{preference!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"{preference!r}: this machine has no CUDA GPU (torch {torch.__version__}); "
+                             "use auto or cpu")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"{preference!r}: this machine has {count} CUDA GPU(s), numbered 0 to {count - 1}")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{preference!r}: Apple's Metal (mps) backend is not available here; use auto or cpu")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{preference!r}: only auto, cpu, cuda[:N] and mps are supported")
+    return device
 
 
 def describe_machine(device: torch.device | str | None = None) -> dict[str, Any]:
@@ -98,6 +127,6 @@ def configure_device(device: torch.device | str) -> None:
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """Mixed precision for training (helpers.models.image_model.choose_precision): bfloat16 on CUDA where
-    supported, else float16; None (float32) on the CPU."""
+    """Mixed precision for training (choose_precision): bfloat16 on CUDA where supported, else float16;
+    None (float32) on the CPU."""
     return choose_precision(device, training=True).autocast_dtype

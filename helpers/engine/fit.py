@@ -1,15 +1,18 @@
-"""One training loop for every model: the CNN head, the fine-tuned CNN, the from-scratch CNN, the LSTM, the joint model.
+"""The one training loop for every model (`fit`): CNN head, fine-tuned and from-scratch CNNs, LSTM, joint model.
 
 `fit` trains with a multi-label loss on logits (binary cross-entropy by default, see losses.py),
 evaluates validation micro-F1 after each epoch, keeps the best weights, can stop early, and writes
 an atomic checkpoint (a weights file) at the end of each epoch. Re-running with the same checkpoint
 path and key resumes an interrupted run from its last finished epoch, or reuses a finished one
-without training again. Every epoch reseeds torch from (seed, epoch), so an interrupted-and-resumed
-run gives the same numbers as an uninterrupted one on CPU. On CUDA it trains under autocast
-(bfloat16, or float16 with a GradScaler); on the CPU it runs in float32, unchanged.
+without training again. Every epoch reseeds the global generators from (seed, epoch) inside a forked
+random state (helpers.core.seeding.seeded), so an interrupted-and-resumed run gives the same numbers as an
+uninterrupted one on CPU, and the caller's random state is the same after `fit` as before it. On CUDA it
+trains under autocast (bfloat16, or float16 with a GradScaler); on the CPU it runs in float32, unchanged.
 
 A batch is a tuple whose last element is the 0/1 target matrix; the other elements are
-passed to the model: logits = model(*batch[:-1]).
+passed to the model: logits = model(*batch[:-1]). A model with a method `param_groups(lr) -> list[dict]`
+chooses its own optimiser parameter groups (e.g. a pretrained encoder at a lower learning rate than its head).
+`checkpoint_path` is the one checkpoint-naming rule (hash-named .pt plus a sidecar .json).
 """
 from __future__ import annotations
 
@@ -27,29 +30,42 @@ from tqdm.auto import tqdm
 from helpers.core.console import headless as is_headless
 from helpers.core.files import read_cached, stable_hash, write_json
 from helpers.core.metrics import binarize, micro_f1
-from helpers.core.seeding import seed_all
+from helpers.core.seeding import seed_all, seeded
 from helpers.engine.device import autocast_dtype
 from helpers.engine.inference import predict_proba, to_device
 from helpers.engine.losses import make_loss
 from helpers.models.weights import load_weights, save_weights
 
-# ---- from train/fit
 CHECKPOINT_KIND = "fit_checkpoint"  # a weights file whose state_dict is the best epoch's model
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation settings of one training run (stored in its checkpoint)."""
+    """Optimisation settings of one training run (stored in its checkpoint).
+
+    Early stopping: an epoch improves when its score (validation micro-F1, or minus the training loss without
+    validation data) is strictly greater than the best so far; a tie is not an improvement, so the earliest of
+    equal epochs is kept. With patience=P the run stops at the end of the P-th epoch in a row without
+    improvement: after best_epoch + P epochs (FitResult.stopped_early is True then, even when that is the last
+    epoch). patience=None trains every epoch.
+    """
 
     epochs: int
     lr: float = 1e-3
     optimizer: str = "adam"  # "adam", "adamw" or "sgd" (momentum 0.9)
     weight_decay: float = 0.0
     cutoff: float = 0.5  # probability cut-off for the validation micro-F1
-    patience: int | None = None  # early stopping after this many epochs without improvement; None: all epochs
+    patience: int | None = None  # stop after this many epochs in a row without improvement; None: all epochs
     seed: int = 0
-    schedule: str = "constant"  # or "onecycle": OneCycleLR stepped every batch, peaking at lr
+    schedule: str = "constant"  # see SCHEDULES
     loss: str = "bce"  # see helpers.engine.losses.LOSS_NAMES
+    warmup: float = 0.0  # schedule "linear": fraction of all steps spent warming up, in [0, 1)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.warmup < 1.0:
+            raise ValueError(f"TrainConfig.warmup must be a fraction of the steps in [0, 1), not {self.warmup}")
+        if self.warmup and self.schedule != "linear":
+            raise ValueError(f"TrainConfig.warmup applies to schedule 'linear' only, not {self.schedule!r}")
 
 
 @dataclass
@@ -81,8 +97,21 @@ def checkpoint_path(directory: str | Path, prefix: str, model_config: Mapping[st
     return path
 
 
+SCHEDULES = ("constant", "onecycle", "linear")
+
+
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
+    """The optimiser over the trainable parameters; a model's own `param_groups(lr)` when it has that method.
+
+    Each group is a dict with "params" (and any per-group setting such as "lr"); parameters that do not
+    require grad are dropped from it, and a group left without parameters is dropped.
+    """
+    if callable(getattr(model, "param_groups", None)):
+        groups = [{**group, "params": [p for p in group["params"] if p.requires_grad]}
+                  for group in model.param_groups(config.lr)]
+        params: Any = [group for group in groups if group["params"]]
+    else:
+        params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     if config.optimizer == "adamw":
@@ -92,14 +121,33 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     raise ValueError(f"unknown optimizer {config.optimizer!r}; use 'adam', 'adamw' or 'sgd'")
 
 
+def linear_warmup_factor(step: int, total_steps: int, warmup_steps: int) -> float:
+    """Learning-rate multiplier of the "linear" schedule before optimiser step `step` (0-based).
+
+    Warm-up: step / warmup_steps for step < warmup_steps (0 at the first step, so with warm-up the first batch
+    only computes the loss); then a linear decay from 1 at step warmup_steps to 0 at step total_steps (the last
+    step, total_steps - 1, runs at 1 / (total_steps - warmup_steps)). Never negative.
+    """
+    if step < warmup_steps:
+        return step / warmup_steps
+    return max(0.0, (total_steps - step) / max(total_steps - warmup_steps, 1))
+
+
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
-    """None for a constant learning rate; a per-batch OneCycleLR for "onecycle"."""
+    """The per-batch learning-rate schedule: None for "constant"; OneCycleLR peaking at each group's lr for
+    "onecycle"; LambdaLR over linear_warmup_factor for "linear" (warm-up over config.warmup of all steps)."""
     if config.schedule == "constant":
         return None
+    steps_per_epoch = max(steps_per_epoch, 1)
     if config.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, epochs=config.epochs,
-                                                   steps_per_epoch=max(steps_per_epoch, 1))
-    raise ValueError(f"unknown schedule {config.schedule!r}; use 'constant' or 'onecycle'")
+        max_lr: Any = config.lr if len(optimizer.param_groups) == 1 else [g["lr"] for g in optimizer.param_groups]
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, epochs=config.epochs,
+                                                   steps_per_epoch=steps_per_epoch)
+    if config.schedule == "linear":
+        total = config.epochs * steps_per_epoch
+        warm = round(config.warmup * total)
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: linear_warmup_factor(step, total, warm))
+    raise ValueError(f"unknown schedule {config.schedule!r}; use one of {', '.join(map(repr, SCHEDULES))}")
 
 
 def load_checkpoint(path: str | Path) -> dict:
@@ -132,20 +180,29 @@ def fit(
     checkpoint/key: where to save after each epoch and what must match to resume or reuse;
     fresh=True ignores an existing checkpoint. One line per run says whether it was reused, resumed
     or trained afresh and which epoch was kept; log_every=N adds a line every N epochs.
+    Runs in a forked random state: the caller's torch, NumPy and Python generators are unchanged afterwards.
     """
-    device = torch.device(device)
+    with seeded():
+        return _fit(model, train_batches, val_batches, config, device=torch.device(device),
+                    checkpoint=Path(checkpoint) if checkpoint else None, key=key, fresh=fresh, desc=desc,
+                    log_every=log_every)
+
+
+def _fit(model: nn.Module, train_batches: Iterable[tuple], val_batches: Iterable[tuple] | None,
+         config: TrainConfig, *, device: torch.device, checkpoint: Path | None, key: str, fresh: bool, desc: str,
+         log_every: int | None) -> FitResult:
+    """fit's body, run inside `seeded()`."""
     model.to(device)
     optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config, _length(train_batches)) if config.schedule != "constant" else None
     loss_fn = make_loss(config.loss)
     amp_dtype = autocast_dtype(device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
-    checkpoint = Path(checkpoint) if checkpoint else None
     full_key = f"{key}|{stable_hash(config)}"
 
     history: list[dict] = []
     best_state: dict | None = None
-    best_score, best_epoch, start_epoch, train_time = -1.0, 0, 0, 0.0
+    best_score, best_epoch, start_epoch, train_time = float("-inf"), 0, 0, 0.0
     saved = _read_checkpoint(checkpoint) if checkpoint and not fresh else None
     if saved is not None and saved.get("key") == full_key:
         history = saved["history"]

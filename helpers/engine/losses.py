@@ -12,7 +12,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-# ---- from train/losses
 LOSS_NAMES = ("bce", "focal", "asymmetric")
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from helpers.core.handoff import producer
+from helpers.data.errors import duplicated_ids
 
 if TYPE_CHECKING:
     from helpers.run import Run
@@ -59,7 +60,7 @@ def align_probabilities(expected_ids: Sequence[str], ids: Sequence[str], probs: 
     position = {image_id: row for row, image_id in enumerate(ids)}
     problems = []
     if len(position) != len(ids):
-        dup = sorted({i for i in ids if ids.count(i) > 1})[:10]
+        dup = sorted(duplicated_ids(ids))[:10]
         problems.append(f"duplicate ImageIDs {dup}")
     missing = [i for i in expected if i not in position]
     extra = sorted(set(ids) - set(expected))

@@ -2,7 +2,8 @@
 
 The reference study averaged the two probability vectors, P = λ·P_img + (1 − λ)·P_text, with one
 global cut-off of 0.5. Here a fusion *method* is a small frozen config; `fit_fusion` fits it on
-some rows and returns a `FittedFusion` holding only numpy arrays (saved as .npz, nothing pickled).
+some rows and returns a `FittedFusion` holding only numpy arrays (stored in the predictor file as
+plain values and tensors, nothing pickled).
 
 Combine rules (on the method's two `sources`, by default the image and the text model):
 - image / text:   the first / second source alone (λ = 1 / λ = 0); a joint model is a first source;
@@ -20,15 +21,13 @@ The fusion methods table11 compares: single models, the reference's average, the
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
-from helpers.core.files import atomic_path
 from helpers.core.labels import N_LABELS
 from helpers.core.metrics import fast_f1
 from helpers.fusion.rules import (
@@ -50,7 +49,6 @@ from helpers.fusion.rules import (
     weighted_average,
 )
 
-# ---- from fusion/methods
 COMBINES = ("image", "text", "average", "label_average", "logistic", "logistic_all")
 CUTOFF_RULES = ("fixed", "global", "label", "row_f1")
 
@@ -108,15 +106,14 @@ class FusionMethod:
 class FittedFusion:
     """A fitted fusion method: plain arrays only, so that a predictor can apply it without this code's classes.
 
-    Saved with `save(path)` as one .npz (no pickle): lam (18,), coef (18, F), intercept (18,),
+    Stored in the predictor file through `to_state()` / `from_state()`: lam (18,), coef (18, F), intercept (18,),
     learned (18,) bool, cutoffs (18,), platt_slope (18,), platt_intercept (18,) and `method` (the
-    FusionMethod as JSON). To apply it to source probabilities p1, p2 (n, 18):
+    FusionMethod's fields). To apply it to source probabilities p1, p2 (n, 18):
       1. P = lam·p1 + (1 − lam)·p2; for labels with learned, P = sigmoid(features·coef + intercept),
          features = [logit p1_j, logit p2_j] ("logistic") or all 36 logits ("logistic_all");
       2. if method.calibrate: P = sigmoid(platt_slope·logit P + platt_intercept);
       3. method.cutoffs == "row_f1": helpers.fusion.rules.expected_f1_sets(P); otherwise
          P >= cutoffs, then (method.fallback) the most probable label on an empty row.
-    `load(path)` reads it back.
     """
 
     method: FusionMethod
@@ -169,28 +166,33 @@ class FittedFusion:
                 "max_probability_change": float(np.abs(half.proba(p_first, p_second)
                                                        - self.proba(p_first, p_second)).max())}
 
-    def save(self, path: str | Path) -> Path:
-        """Write the parameters and the method config to one .npz file, atomically."""
-        path = Path(path)
-        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, lam=self.lam, coef=self.coef, intercept=self.intercept, learned=self.learned,
-                     cutoffs=self.cutoffs, platt_slope=self.platt_slope, platt_intercept=self.platt_intercept,
-                     method=np.asarray(json.dumps(asdict(self.method))))
-        return path
+    ARRAYS = ("lam", "coef", "intercept", "learned", "cutoffs", "platt_slope", "platt_intercept")
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain values and float64 tensors (its ~100 numbers kept at full precision), as the predictor file holds
+        them: {"method": FusionMethod fields, "lam": tensor (18,), "coef", "intercept", "learned", ...}."""
+        method = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.method).items()}
+        state: dict[str, Any] = {"method": method}
+        for name in self.ARRAYS:
+            value = np.asarray(getattr(self, name))
+            state[name] = torch.from_numpy(value.astype(bool if name == "learned" else np.float64))
+        return state
 
     @classmethod
-    def load(cls, path: str | Path) -> FittedFusion:
-        """Read a file written by save (raises a ValueError naming the file when it is not one)."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                config = json.loads(str(data["method"]))
-                config["lambdas"] = tuple(config["lambdas"])
-                config["sources"] = tuple(config["sources"])
-                arrays = {k: data[k] for k in ("lam", "coef", "intercept", "learned", "cutoffs", "platt_slope",
-                                               "platt_intercept")}
-        except (OSError, ValueError, KeyError) as error:
-            raise ValueError(f"{path}: not a fusion parameter file of this version ({error}); rerun notebook "
-                             "05_ensembling") from None
+    def from_state(cls, state: Mapping[str, Any]) -> FittedFusion:
+        """The fitted fusion that `to_state` wrote; ValueError names a missing or unknown key."""
+        missing = [k for k in ("method", *cls.ARRAYS) if k not in state]
+        unknown = [k for k in state if k not in ("method", *cls.ARRAYS)]
+        if missing or unknown:
+            raise ValueError(f"fitted fusion state: missing keys {missing}, unknown keys {unknown}")
+        config = dict(state["method"])
+        fields = FusionMethod.__dataclass_fields__
+        bad = sorted(set(config) ^ set(fields))
+        if bad:
+            raise ValueError(f"fusion method state: missing or unknown keys {bad}")
+        config["lambdas"], config["sources"] = tuple(config["lambdas"]), tuple(config["sources"])
+        arrays = {name: np.asarray(state[name].numpy() if hasattr(state[name], "numpy") else state[name])
+                  for name in cls.ARRAYS}
         return cls(method=FusionMethod(**config), **arrays)
 
 
@@ -273,7 +275,6 @@ def fit_fusion(method: FusionMethod, y_true: np.ndarray, p_first: np.ndarray, p_
     return fitted
 
 
-# ---- from fusion/catalogue
 REFERENCE_NAME = "reference: λ from {0.4, 0.5, 0.6}, cut-off 0.5"
 ROW_RULE = "expected-F1 sets"
 CALIBRATED_ROW_RULE = "calibrated expected-F1 sets"

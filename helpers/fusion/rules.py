@@ -1,10 +1,9 @@
-"""L2-regularised logistic regression for many labels at once (Newton's method), and the logit transform.
+"""Fusion rules: the arithmetic that combines two probability sources and turns probabilities into label sets.
 
-Turning probabilities into label sets with cut-offs: cut-off searches and the empty-row fallback.
-
-The reference study's fusion: a weighted average of the two models' probabilities, and its λ sweep.
-
-A per-row decision rule for samples-F1: predict, for each row, the label set with the highest expected F1.
+- the reference study's weighted average of the two models' probabilities, and its λ sweep;
+- L2-regularised logistic regression for many labels at once (Newton's method), and the logit transform;
+- cut-offs: cut-off searches (fixed, global, per label) and the empty-row fallback;
+- a per-row decision rule for samples-F1: predict, for each row, the label set with the highest expected F1.
 
 Given a row's probabilities p (treated as independent), the expected F1 of predicting the set S is
 approximated by the *plug-in* (ratio of expectations) estimate
@@ -27,7 +26,6 @@ import pandas as pd
 
 from helpers.core.metrics import fast_f1, multilabel_scores
 
-# ---- from fusion/logistic
 _EPS = 1e-6
 
 
@@ -92,7 +90,6 @@ def _newton_logistic(X: np.ndarray, y: np.ndarray, C: float, max_iter: int, tol:
     return w
 
 
-# ---- from fusion/cutoffs
 CUTOFF_GRID: tuple[float, ...] = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2).tolist())
 DEFAULT_CUTOFF = 0.5
 OBJECTIVES = ("micro_f1", "samples_f1")
@@ -153,7 +150,6 @@ def best_global_cutoff(y_true: np.ndarray, probs: np.ndarray, objective: str = "
     return float(grid[index]), best
 
 
-# ---- from fusion/average
 LAMBDA_GRID: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 1.0, 11), 2).tolist())
 
 
@@ -180,7 +176,6 @@ def sweep_predictions(p_image: np.ndarray, p_text: np.ndarray, lambdas: Sequence
             for lam in lambdas}
 
 
-# ---- from fusion/decision
 def plugin_expected_f1(probs: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """The plug-in expected F1 of each row's predicted set: 2·Σ_{S} p / (|S| + Σ p)."""
     probs = np.asarray(probs, dtype=np.float64)

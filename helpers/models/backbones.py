@@ -1,18 +1,17 @@
-"""A small ResNet-like network for training from scratch when no pretrained weights are available.
+"""Image backbones by name (torchvision's registry and the from-scratch network), their weights and classifier.
 
-Standard residual design (He et al. 2016, the CIFAR variant): a 3x3 stem at full resolution, then
-one basic block per stage, each halving the resolution and (by default) doubling the width, global
-average pooling and one linear classifier (`fc`, so that helpers.models.backbones treats it like
-any torchvision backbone: the classifier is found and replaced the same way). Nothing in it is
-specific to a data set; its size suits small images (32-96 px) on a CPU.
-
-Image backbones by name from torchvision's registry, their pretrained weights, and their classifier.
-
-- `backbone_names()` lists torchvision's classification models (plus this project's from-scratch
-  network, helpers.models.backbones); `check_backbone_name` rejects anything else, listing close matches.
-- `load_backbone(name, weights)` builds the model with the requested ImageNet weights when they are
-  in torch's cache or can be downloaded; otherwise it stops (full profile) naming the file and where
-  to put it, or warns ONCE per process and returns a seeded random initialisation.
+- `ScratchResNet` (name `SCRATCH_NAME`): a small ResNet-like network for training from scratch when no
+  pretrained weights are available. Standard residual design (He et al. 2016, the CIFAR variant): a 3x3 stem
+  at full resolution, one basic block per stage, each halving the resolution and (by default) doubling the
+  width, global average pooling and one linear classifier (`fc`, found and replaced like any torchvision
+  backbone's). Its size suits small images (32-96 px) on a CPU.
+- `create_backbone(name, widths, init_seed)`: the one place that builds a randomly initialised backbone of
+  either kind (under `helpers.core.seeding.seeded`, so the caller's random state is untouched).
+- `backbone_names()` lists torchvision's classification models and the from-scratch network;
+  `check_backbone_name` rejects anything else, listing close matches.
+- `load_backbone(name, weights)` builds the model with the requested ImageNet weights when they are in
+  torch's cache or can be downloaded; otherwise it stops (full profile) naming the file and where to put
+  it, or warns ONCE per process and returns a seeded random initialisation.
 - `replace_classifier` finds the model's last fully connected layer, whatever its name (fc, classifier,
   heads, head), so that the feature dimension is discovered, never hard-coded.
 """
@@ -31,8 +30,8 @@ from torch import nn
 from torchvision.models import WeightsEnum, get_model, get_model_weights, list_models
 
 from helpers.core.labels import N_LABELS
+from helpers.core.seeding import seeded
 
-# ---- from models/scratch_cnn
 SCRATCH_NAME = "scratch_resnet"  # the name tables and configs use for this network
 DEFAULT_WIDTHS = (32, 64, 128, 256)
 
@@ -79,7 +78,6 @@ class ScratchResNet(nn.Module):
         return self.fc(self.pool(self.stages(self.stem(images))))
 
 
-# ---- from models/backbones
 REFERENCE_BACKBONE = "resnet34"  # the reference study's backbone
 NO_WEIGHTS = ("", "none", "None")  # IMAGE_WEIGHTS values meaning: no pretrained weights, random initialisation
 _warned: list[str] = []  # backbones whose weights were missing, in this process (the warning is given once)
@@ -146,10 +144,14 @@ def _pretrained_state(weights: WeightsEnum) -> dict[str, torch.Tensor]:
     return state
 
 
-def _random_model(name: str, init_seed: int) -> nn.Module:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(init_seed)
-        return ScratchResNet() if name == SCRATCH_NAME else get_model(name, weights=None)
+def create_backbone(name: str, widths: Sequence[int] = (), init_seed: int = 0) -> nn.Module:
+    """A randomly initialised backbone with its classifier: the from-scratch network (with `widths`, empty: the
+    defaults) or a torchvision model, built under `seeded(init_seed)` (the caller's random state is untouched)."""
+    check_backbone_name(name)
+    with seeded(init_seed):
+        if name == SCRATCH_NAME:
+            return ScratchResNet(tuple(widths) or DEFAULT_WIDTHS)
+        return get_model(name, weights=None)
 
 
 def load_backbone(name: str = REFERENCE_BACKBONE, weights: str = "DEFAULT", *, require_pretrained: bool = False,
@@ -163,7 +165,7 @@ def load_backbone(name: str = REFERENCE_BACKBONE, weights: str = "DEFAULT", *, r
     """
     enum = resolve_weights(name, weights)
     if enum is None:
-        return _random_model(name, init_seed), False
+        return create_backbone(name, init_seed=init_seed), False
     try:
         state = _pretrained_state(enum)
         model = get_model(name, weights=None)
@@ -182,7 +184,7 @@ def load_backbone(name: str = REFERENCE_BACKBONE, weights: str = "DEFAULT", *, r
                        f"backbones missing theirs are not warned about again). To use them: {where}.")
             warnings.warn(message, PretrainedWeightsWarning, stacklevel=2)
         _warned.append(name)
-    return _random_model(name, init_seed), False
+    return create_backbone(name, init_seed=init_seed), False
 
 
 def _last_linear(model: nn.Module) -> tuple[nn.Module, str, nn.Linear]:

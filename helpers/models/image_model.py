@@ -1,14 +1,19 @@
-"""The two image architectures for any backbone, their preprocessing, and how they run on a device.
+"""The image model: its typed config (`ImageModelConfig`), its two architectures for any backbone, their preprocessing.
 
-- Architecture A (`build_finetuned`): the backbone with its classifier replaced by an 18-way layer,
-  every weight trained.
+- `ImageModelConfig`: everything that rebuilds and feeds one image model (architecture, backbone, widths of the
+  from-scratch network, image size, preprocessing, head); `to_state()` / `from_state()` are what its weights
+  file stores, and `build_image_model(config)` / `build_feature_extractor(config)` build from it.
+- Architecture A (`build_finetuned`): the backbone with its classifier replaced by an 18-way layer, every
+  weight trained (the from-scratch network already ends in an 18-way `fc`, kept as it is).
 - Architecture B (`FrozenBackbone`): the backbone frozen (classifier removed, so it outputs its pooled
   features), then `FeatureHead` (3 fully connected layers, d -> 256 -> 128 -> 18, ReLU and dropout 0.4;
   d discovered from the backbone). helpers.train.image_data caches the features; the head trains on them.
-Both output logits. `build_image_model(config)` rebuilds either from the config stored in its weights file.
+Both output logits.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 import torch
@@ -17,16 +22,9 @@ from torchvision import transforms
 from torchvision.transforms._presets import ImageClassification
 
 from helpers.core.labels import N_LABELS
-from helpers.models.backbones import (
-    DEFAULT_WIDTHS,
-    SCRATCH_NAME,
-    ScratchResNet,
-    feature_dim,
-    load_backbone,
-    replace_classifier,
-)
+from helpers.core.seeding import seeded
+from helpers.models.backbones import SCRATCH_NAME, create_backbone, feature_dim, replace_classifier
 
-# ---- from models/image_models
 PREPROCESSING = ("reference", "weights")
 REFERENCE_MEAN = (0.5, 0.5, 0.5)  # reference: every channel normalised with mean 0.5, std 0.5, stretched to a square
 REFERENCE_STD = (0.5, 0.5, 0.5)
@@ -136,16 +134,68 @@ class FrozenBackbone(nn.Module):
         return self.head(features)
 
 
-def build_image_model(config: dict[str, Any]) -> nn.Module:
-    """The untrained model a weights file's config describes (load its state_dict into it)."""
-    if config["backbone"] == SCRATCH_NAME:
-        backbone: nn.Module = ScratchResNet(config.get("widths", DEFAULT_WIDTHS))
-    else:
-        backbone = load_backbone(config["backbone"], "none")[0]
-    if config["arch"] == "A":
-        return build_finetuned(backbone)
-    dim = feature_dim(backbone)
-    head = FeatureHead(dim, tuple(config["head_hidden"]), config["head_dropout"])
-    return FrozenBackbone(feature_extractor(backbone), head)
+@dataclass(frozen=True)
+class ImageModelConfig:
+    """What rebuilds and feeds one image model (not how or on what it was trained: those are run facts)."""
+
+    arch: str  # "A" (every weight trained) or "B" (frozen backbone + FeatureHead)
+    backbone: str  # a torchvision registry name, or SCRATCH_NAME for the from-scratch network
+    image_size: int
+    widths: tuple[int, ...] = ()  # the from-scratch network's stage widths; () for torchvision backbones
+    pretrained: bool = False  # the backbone started from ImageNet weights
+    trained_from_scratch: bool = False
+    preprocessing: str = "reference"  # see PREPROCESSING
+    head_hidden: tuple[int, ...] = HEAD_HIDDEN  # architecture B's head
+    head_dropout: float = HEAD_DROPOUT
+    augment: bool = False  # training-time augmentation (architecture A)
+
+    def __post_init__(self) -> None:
+        if self.arch not in ("A", "B"):
+            raise ValueError(f"arch must be 'A' or 'B', not {self.arch!r}")
+        check_preprocessing(self.preprocessing)
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        object.__setattr__(self, "head_hidden", tuple(int(h) for h in self.head_hidden))
+
+    @property
+    def mean(self) -> tuple[float, ...]:
+        """Per-channel normalisation mean of its preprocessing."""
+        return normalisation(self.preprocessing)[0]
+
+    @property
+    def std(self) -> tuple[float, ...]:
+        return normalisation(self.preprocessing)[1]
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain values (lists, not tuples), as a weights file stores them."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> ImageModelConfig:
+        """The config a weights file stored; ValueError naming any unknown or missing key."""
+        names = {f.name for f in fields(cls)}
+        required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+        unknown, missing = sorted(set(state) - names), sorted(required - set(state))
+        if unknown or missing:
+            raise ValueError(f"image model config: unknown keys {unknown}, missing keys {missing} "
+                             f"(expected {sorted(names)})")
+        return cls(**{k: tuple(v) if k in ("widths", "head_hidden") else v for k, v in state.items()})
 
 
+def build_image_model(config: ImageModelConfig, *, seed: int = 0) -> nn.Module:
+    """The untrained model a config describes, built under `seeded(seed)` (load a state_dict into it).
+
+    Architecture A: the backbone with an 18-way classifier (the from-scratch network's own `fc`; a
+    torchvision backbone's classifier replaced); B: FrozenBackbone(frozen backbone, FeatureHead).
+    The backbone is a random initialisation: pretrained weights come from the loaded state_dict.
+    """
+    with seeded(seed):
+        backbone = create_backbone(config.backbone, config.widths, init_seed=seed)
+        if config.arch == "A":
+            return backbone if config.backbone == SCRATCH_NAME else build_finetuned(backbone)
+        head = FeatureHead(feature_dim(backbone), config.head_hidden, config.head_dropout)
+        return FrozenBackbone(feature_extractor(backbone), head)
+
+
+def build_feature_extractor(config: ImageModelConfig, *, seed: int = 0) -> nn.Module:
+    """The config's backbone without its classifier, frozen and in eval mode (architecture B's input)."""
+    return feature_extractor(create_backbone(config.backbone, config.widths, init_seed=seed))

@@ -1,6 +1,7 @@
 """A joint image-caption model: one network on both inputs, trained end to end with one loss.
 
-Image branch: the frozen backbone's cached 512-d features (notebook 03's feature files) -> Linear ->
+Image branch: the frozen backbone's cached d-dimensional features (d = the backbone's width, `image_dim`:
+512 for ResNet-34, 256 for the offline from-scratch network) (notebook 03's feature files) -> Linear ->
 ReLU -> dropout. Caption branch: the caption LSTM encoder of helpers.models.lstm (embedding + LSTM,
 read at each caption's last real token, so padding never feeds the output) in the shape of notebook
 04's final LSTM, whose per-label heads become a projection to the branch width; its embedding and
@@ -11,18 +12,20 @@ LSTM can start from that trained model (`init_caption_branch`). Fusion modules (
           (per example and per label) mixes them: g·image_logits + (1 − g)·caption_logits.
 
 A cross-attention of caption tokens over the backbone's spatial feature map is not offered: the
-feature cache holds pooled 512-d vectors only (a 7x7x512 map per image at 224 px would be 49 times
+feature cache holds pooled d-dimensional vectors only (a 7x7x512 map per image at 224 px would be 49 times
 the cache, about 3 GB in float32 for 30,000 images).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
 from torch import nn
 
 from helpers.core.labels import N_LABELS
+from helpers.core.seeding import seeded
 from helpers.models.lstm import CaptionLSTM, LstmConfig
 
 FUSIONS = ("concat", "gated")
@@ -48,21 +51,37 @@ class JointConfig:
         if self.fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, not {self.fusion!r}")
 
+    def to_state(self) -> dict[str, Any]:
+        """The config as plain values (what a weights file stores)."""
+        return asdict(self)
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> JointConfig:
+        """The config `to_state` wrote; ValueError names unknown keys or missing required ones."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(state) - names)
+        if unknown:
+            raise ValueError(f"joint model config: unknown keys {unknown} (known: {sorted(names)})")
+        if "vocab_size" not in state:
+            raise ValueError("joint model config: missing key ['vocab_size']")
+        return cls(**dict(state))
+
     def lstm_config(self) -> LstmConfig:
         """The caption branch: the reference LSTM's shape, its heads projecting to the branch width."""
-        return replace(LstmConfig(), embed_dim=self.embed_dim, hidden_dim=self.lstm_hidden, num_layers=self.num_layers,
+        return replace(LstmConfig(), vocab_size=self.vocab_size, embed_dim=self.embed_dim, hidden_dim=self.lstm_hidden,
+                       num_layers=self.num_layers,
                        bidirectional=self.bidirectional, readout=self.readout, dropout=self.dropout,
                        n_labels=self.width)
 
 
 class JointModel(nn.Module):
-    """forward(image_features (n, 512), tokens (n, L) post-padded, lengths (n,)) -> logits (n, 18)."""
+    """forward(image_features (n, image_dim), tokens (n, L) post-padded, lengths (n,)) -> logits (n, 18)."""
 
     def __init__(self, config: JointConfig):
         super().__init__()
         self.config = config
         self.image = nn.Sequential(nn.Linear(config.image_dim, config.width), nn.ReLU(), nn.Dropout(config.dropout))
-        self.caption = CaptionLSTM(config.vocab_size, config.lstm_config())
+        self.caption = CaptionLSTM(config.lstm_config())
         both = 2 * config.width
         if config.fusion == "concat":
             self.fuse = nn.Sequential(nn.Linear(both, config.width), nn.ReLU(), nn.Dropout(config.dropout),
@@ -94,12 +113,16 @@ class JointModel(nn.Module):
         return torch.sigmoid(self.gate(torch.cat([image, caption], dim=1)))
 
 
-def build_joint(config: JointConfig | dict[str, Any], seed: int = 0) -> JointModel:
-    """A freshly initialised joint model from its config (a JointConfig or the dict stored in a weights file)."""
-    if isinstance(config, dict):
-        config = JointConfig(**config)
-    torch.manual_seed(seed)
-    return JointModel(config)
+def build_joint(config: JointConfig | Mapping[str, Any], seed: int | None = None) -> JointModel:
+    """A freshly initialised joint model from its config (a JointConfig or its state, as a weights file stores it).
+
+    The weights are drawn under `seeded(seed)`: the caller's random state is left as it was (None: drawn from
+    it without advancing it).
+    """
+    if not isinstance(config, JointConfig):
+        config = JointConfig.from_state(config)
+    with seeded(seed):
+        return JointModel(config)
 
 
 def joint_config_for(lstm_config: dict[str, Any], fusion: str, width: int, image_dim: int) -> JointConfig:

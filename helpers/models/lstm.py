@@ -24,12 +24,14 @@ bytes. With the reference's 4,793-entry dictionary this gives 4.05 / 5.65 / 6.16
 bidirectional / two layers, matching the study's 4.1 / 5.7 / 6.2 MB (MiB = 2^20 would give
 3.9 / 5.4 / 5.9 and miss the two-layer figure by 0.3).
 
-A saved LSTM is one helpers.models.weights file of kind "lstm" whose config (`lstm_config`) holds
-the dictionary size and every LstmConfig field, so `build_lstm(config)` rebuilds it.
+A saved LSTM is one helpers.models.weights file of kind "lstm" whose config is `LstmConfig.to_state()`
+(the dictionary size and every other field), so `build_lstm(LstmConfig.from_state(config))` rebuilds it.
+
+The timed throughput loops are not here: they are measurements, in helpers.bench.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ import torch
 from torch import nn
 
 from helpers.core.labels import N_LABELS
+from helpers.core.seeding import seeded
 from helpers.models.weights import load_weights
 
 REFERENCE_VOCAB_SIZE = 4793  # the reference study's dictionary size
@@ -46,8 +49,13 @@ READOUTS = ("last", "first_last")
 
 @dataclass(frozen=True)
 class LstmConfig:
-    """Shape of one caption LSTM (stored in its checkpoint key)."""
+    """Shape of one caption LSTM, its dictionary size included (stored in its weights file and checkpoint key).
 
+    vocab_size defaults to the reference's dictionary (the architectures of the size table); a trained
+    model's config carries its own dictionary's size (helpers.train.lstm_training sets it).
+    """
+
+    vocab_size: int = REFERENCE_VOCAB_SIZE
     embed_dim: int = 128
     hidden_dim: int = 256
     num_layers: int = 1
@@ -55,6 +63,20 @@ class LstmConfig:
     readout: str = "last"  # "last": last real token (each direction's summary); "first_last": see module doc
     dropout: float = 0.4  # on the features fed to the heads, and between stacked layers
     n_labels: int = N_LABELS
+
+    def to_state(self) -> dict[str, Any]:
+        """Every field as a plain value: what a weights file stores to rebuild the model."""
+        return asdict(self)
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> LstmConfig:
+        """The config a weights file stored; ValueError naming unknown keys, or vocab_size when it is missing."""
+        names = {f.name for f in fields(cls)}
+        unknown, missing = sorted(set(state) - names), [] if "vocab_size" in state else ["vocab_size"]
+        if unknown or missing:
+            raise ValueError(f"not an LSTM config: unknown keys {unknown}, missing keys {missing} "
+                             f"(an LSTM config holds {sorted(names)}); got {sorted(state)}")
+        return cls(**{k: v for k, v in state.items()})
 
 
 ARCHITECTURES: dict[str, LstmConfig] = {
@@ -77,7 +99,7 @@ class CaptionLSTM(nn.Module):
     at the end), so it too starts at the last real token. Same parameters as nn.LSTM(bidirectional=True).
     """
 
-    def __init__(self, vocab_size: int, config: LstmConfig = LstmConfig()):
+    def __init__(self, config: LstmConfig = LstmConfig()):
         super().__init__()
         if config.readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, not {config.readout!r}")
@@ -86,7 +108,7 @@ class CaptionLSTM(nn.Module):
         if config.bidirectional and config.num_layers != 1:
             raise ValueError("a bidirectional LSTM is supported with one layer only")
         self.config = config
-        self.embedding = nn.Embedding(vocab_size, config.embed_dim, padding_idx=0)
+        self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=0)
         self.lstm = nn.LSTM(config.embed_dim, config.hidden_dim, num_layers=config.num_layers, batch_first=True,
                             dropout=config.dropout if config.num_layers > 1 else 0.0)
         self.lstm_reverse = (nn.LSTM(config.embed_dim, config.hidden_dim, batch_first=True)
@@ -126,30 +148,21 @@ def feature_size(config: LstmConfig) -> int:
     return config.hidden_dim * directions * (2 if config.readout == "first_last" else 1)
 
 
-def build_model(vocab_size: int, config: LstmConfig = LstmConfig(), seed: int = 0) -> CaptionLSTM:
-    """A freshly initialised model; the seed fixes its initial weights."""
-    torch.manual_seed(seed)
-    return CaptionLSTM(vocab_size, config)
+def build_lstm(config: LstmConfig, seed: int | None = None) -> CaptionLSTM:
+    """A freshly initialised CaptionLSTM, built under `seeded(seed)`: the seed fixes its initial weights.
 
-
-def lstm_config(vocab_size: int, config: LstmConfig) -> dict[str, Any]:
-    """What a weights file stores to rebuild the model: the dictionary size and every LstmConfig field."""
-    return {"vocab_size": int(vocab_size), **asdict(config)}
-
-
-def build_lstm(config: dict[str, Any]) -> CaptionLSTM:
-    """An (untrained) CaptionLSTM of the shape a weights file's config describes."""
-    names = {f.name for f in fields(LstmConfig)}
-    unknown = set(config) - names - {"vocab_size"}
-    if "vocab_size" not in config or unknown:
-        raise ValueError(f"not an LSTM config: needs vocab_size and LstmConfig fields; got {sorted(config)}")
-    return CaptionLSTM(int(config["vocab_size"]), LstmConfig(**{k: v for k, v in config.items() if k in names}))
+    The caller's random state is left as it was, seed or not; with seed None the weights come from the
+    current global state without advancing it, so two calls give the same weights (pass different seeds
+    for different models).
+    """
+    with seeded(seed):
+        return CaptionLSTM(config)
 
 
 def load_lstm(path: str | Path) -> CaptionLSTM:
     """A saved LSTM (float32 or float16 weights) back as a float32 model in eval mode; nothing is unpickled."""
     saved = load_weights(path, kind="lstm")
-    model = build_lstm(saved.config)
+    model = build_lstm(LstmConfig.from_state(saved.config))
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved.state_dict.items()})
     return model.eval()
 

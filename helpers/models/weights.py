@@ -1,16 +1,18 @@
-"""The one file format for every model's weights: config + state_dict + what is needed to rebuild it.
+"""The one weights-file format for every model (config + state_dict + what rebuilds it), and counting its size.
 
 A weights file is a dict saved with torch.save and loaded with `weights_only=True` (tensors and plain
-Python values only; nothing is unpickled):
+Python values only; a file that holds any other object is refused and nothing in it runs):
 
     {"format": "bimodal-weights", "format_version": 1, "kind": "lstm", "config": {...},
      "state_dict": {name: tensor}, "extra": {...}}
 
-`kind` names the model family (e.g. "cnn_head", "cnn_finetuned", "lstm", "joint", "fit_checkpoint");
-`config` is everything its builder needs to construct the module that `state_dict` fits; `extra`
-holds anything else (training history, resume state, the dictionary of a text model).
+`kind` names what wrote it; the kinds written today are "cnn_image_model" (helpers.train.image_training),
+"lstm" (helpers.train.lstm_training), "joint" (helpers.train.joint_training) and "fit_checkpoint" (the
+training loop's resume state, helpers.engine.fit). `config` is everything its builder
+(helpers.models.registry) needs to construct the module that `state_dict` fits; `extra` holds anything
+else (training history, resume state, the dictionary of a text model).
 
-Counting a model's parameters and bytes, and the one float32 -> float16 cast of its weights.
+Sizes: parameter counts, bytes of a state_dict at float32 or float16, and the one float32 -> float16 cast.
 """
 from __future__ import annotations
 
@@ -24,7 +26,6 @@ from torch import nn
 
 from helpers.core.files import atomic_path
 
-# ---- from models/weights_file
 FORMAT = "bimodal-weights"
 FORMAT_VERSION = 1
 
@@ -75,7 +76,6 @@ def load_weights(path: str | Path, *, kind: str | None = None) -> WeightsFile:
                        extra=payload.get("extra", {}), format_version=version)
 
 
-# ---- from models/size
 MB = 1_000_000  # decimal megabytes, as file managers and the assignment count them
 
 

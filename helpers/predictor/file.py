@@ -1,5 +1,8 @@
 """The predictor file: everything needed to label new images and captions, in one torch.save'd dict.
 
+`PredictorFile` and its parts (ImagePart, TextPart, JointPart, ModelPart, CaptionEncoding, and the fitted
+fusion, helpers.fusion.methods.FittedFusion) write it with `to_state()` and read it back with `from_state()`.
+
 Layout (plain Python values and tensors only, so `torch.load(weights_only=True)` reads it; nothing
 is unpickled):
 
@@ -21,6 +24,7 @@ method's `sources` name which probabilities it combines: "image", "text" or the 
 from __future__ import annotations
 
 import importlib.metadata
+import pickle
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,17 +38,15 @@ from torch import nn
 from helpers.core.config import REPO_ROOT
 from helpers.core.files import atomic_path, stable_hash
 from helpers.core.labels import LABEL_IDS, LABEL_NAMES
-from helpers.fusion.methods import FittedFusion, FusionMethod
+from helpers.fusion.methods import FittedFusion
 from helpers.models.image_model import normalisation
 from helpers.models.weights import WeightsFile, to_half
 from helpers.text.preprocessing import TextConfig
 from helpers.text.stopwords import load_stopwords
 
-# ---- from report/predictor_bundle
 FORMAT = "bimodal-predictor"
 FORMAT_VERSION = 1
 PACKAGE_NAME = "bimodal-multilabel"
-FUSION_ARRAYS = ("lam", "coef", "intercept", "learned", "cutoffs", "platt_slope", "platt_intercept")
 REBUILD = "rebuild it with notebook 05_ensembling of this project version"
 
 
@@ -70,9 +72,14 @@ class ModelPart:
         """A model saved with helpers.models.weights (e.g. an LSTM of notebook 04, a joint model)."""
         return cls(weights.kind, dict(weights.config), weights.state_dict)
 
-    def to_state(self, half: bool) -> dict[str, Any]:
+    def to_state(self, half: bool = False) -> dict[str, Any]:
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict.items()}
         return {"kind": self.kind, "config": _plain(self.config), "state_dict": to_half(state) if half else state}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> ModelPart:
+        _keys(state, ("kind", "config", "state_dict"), "model part")
+        return cls(str(state["kind"]), dict(state["config"]), dict(state["state_dict"]))
 
 
 @dataclass
@@ -108,6 +115,16 @@ class CaptionEncoding:
         return {"config": config, "normalizer_used": self.normalizer_used,
                 "stopwords": sorted(set(self.stopwords)), "vocab": [str(w) for w in self.vocab]}
 
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> CaptionEncoding:
+        _keys(state, ("config", "normalizer_used", "stopwords", "vocab"), "caption encoding")
+        config = dict(state["config"])
+        names = TextConfig.__dataclass_fields__
+        unknown = sorted(set(config) - set(names))
+        if unknown:
+            raise ValueError(f"caption encoding: unknown preprocessing settings {unknown}")
+        return cls(TextConfig(**config), list(state["vocab"]), list(state["stopwords"]), str(state["normalizer_used"]))
+
 
 @dataclass
 class ImagePart:
@@ -119,16 +136,30 @@ class ImagePart:
     model: ModelPart | None = None
     features: ModelPart | None = None
     preprocessing: str = "reference"  # helpers.models.image_model.PREPROCESSING
+    mean: Sequence[float] | None = None  # None: the preprocessing's own (helpers.models.image_model.normalisation)
+    std: Sequence[float] | None = None
+
+    @property
+    def normalisation(self) -> tuple[list[float], list[float]]:
+        """(mean, std): as stored in the file, else the preprocessing's."""
+        mean, std = normalisation(self.preprocessing)
+        return list(mean if self.mean is None else self.mean), list(std if self.std is None else self.std)
 
     @property
     def has_features(self) -> bool:
         return self.features is not None or (self.model is not None and self.model.config.get("arch") == "B")
 
-    def to_state(self, half: bool) -> dict[str, Any]:
-        mean, std = normalisation(self.preprocessing)
-        return {"size": int(self.size), "preprocessing": self.preprocessing, "mean": list(mean), "std": list(std),
+    def to_state(self, half: bool = False) -> dict[str, Any]:
+        mean, std = self.normalisation
+        return {"size": int(self.size), "preprocessing": self.preprocessing, "mean": mean, "std": std,
                 "model": None if self.model is None else self.model.to_state(half),
                 "features": None if self.features is None else self.features.to_state(half)}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> ImagePart:
+        _keys(state, ("size", "preprocessing", "mean", "std", "model", "features"), "image section")
+        return cls(int(state["size"]), _part(state["model"]), _part(state["features"]), str(state["preprocessing"]),
+                   list(state["mean"]), list(state["std"]))
 
 
 @dataclass
@@ -138,8 +169,13 @@ class TextPart:
     models: Sequence[ModelPart]
     encoding: CaptionEncoding
 
-    def to_state(self, half: bool) -> dict[str, Any]:
+    def to_state(self, half: bool = False) -> dict[str, Any]:
         return {"models": [m.to_state(half) for m in self.models], "encoding": self.encoding.to_state()}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> TextPart:
+        _keys(state, ("models", "encoding"), "text section")
+        return cls([ModelPart.from_state(m) for m in state["models"]], CaptionEncoding.from_state(state["encoding"]))
 
 
 @dataclass
@@ -150,8 +186,14 @@ class JointPart:
     model: ModelPart
     encoding: CaptionEncoding
 
-    def to_state(self, half: bool) -> dict[str, Any]:
+    def to_state(self, half: bool = False) -> dict[str, Any]:
         return {"name": self.name, "model": self.model.to_state(half), "encoding": self.encoding.to_state()}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> JointPart:
+        _keys(state, ("name", "model", "encoding"), "joint section")
+        return cls(str(state["name"]), ModelPart.from_state(state["model"]),
+                   CaptionEncoding.from_state(state["encoding"]))
 
 
 @dataclass
@@ -172,19 +214,57 @@ def project_version() -> str:
     return match.group(1) if match else "unknown"
 
 
-def fusion_to_state(fitted: FittedFusion) -> dict[str, Any]:
-    """A fitted fusion rule as plain values and float64 tensors (its ~100 numbers are kept at full precision)."""
-    state: dict[str, Any] = {"method": _plain(asdict(fitted.method))}
-    for name in FUSION_ARRAYS:
-        value = np.asarray(getattr(fitted, name))
-        state[name] = torch.from_numpy(value.astype(bool if name == "learned" else np.float64))
-    return state
+@dataclass
+class PredictorFile:
+    """The whole predictor file as the dataclasses that write and read it (`to_state` / `from_state`)."""
 
+    fusion: FittedFusion
+    image: ImagePart | None = None
+    text: TextPart | None = None
+    joint: JointPart | None = None
+    half: bool = False
+    description: str = ""
+    versions: Versions = field(default_factory=Versions)
+    format_version: int = FORMAT_VERSION
 
-def fusion_from_state(state: Mapping[str, Any]) -> FittedFusion:
-    config = dict(state["method"])
-    config["lambdas"], config["sources"] = tuple(config["lambdas"]), tuple(config["sources"])
-    return FittedFusion(method=FusionMethod(**config), **{name: state[name].numpy() for name in FUSION_ARRAYS})
+    def check_sources(self) -> None:
+        """ValueError unless every probability source the fusion uses has its model (a joint model also needs
+        image features: an architecture-B image model or ImagePart(features=...))."""
+        image = self.image
+        available = {"image": image is not None and image.model is not None, "text": self.text is not None}
+        if self.joint is not None:
+            available[self.joint.name] = image is not None and image.has_features
+        missing = [s for s in used_sources(self.fusion) if not available.get(s)]
+        if missing:
+            raise ValueError(f"the fusion rule {self.fusion.method.name!r} uses source(s) {missing}, but the file "
+                             f"has no model for them (have: {sorted(s for s, ok in available.items() if ok)}); a "
+                             "joint model also needs image features (an architecture-B image model, or "
+                             "ImagePart(features=...))")
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain values and tensors only (floating weights in float16 when half); see the module docstring."""
+        half = self.half
+        return {
+            "format": FORMAT, "format_version": self.format_version, "project_version": self.versions.project,
+            "torch_version": str(self.versions.torch), "description": self.description, "half": bool(half),
+            "labels": {"ids": list(LABEL_IDS), "names": [LABEL_NAMES[i] for i in LABEL_IDS]},
+            "image": None if self.image is None else self.image.to_state(half),
+            "text": None if self.text is None else self.text.to_state(half),
+            "joint": None if self.joint is None else self.joint.to_state(half),
+            "fusion": self.fusion.to_state(),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> PredictorFile:
+        """The dataclasses back from a checked bundle (load_predictor_bundle); ValueError names a bad section."""
+        return cls(fusion=FittedFusion.from_state(state["fusion"]),
+                   image=None if state["image"] is None else ImagePart.from_state(state["image"]),
+                   text=None if state["text"] is None else TextPart.from_state(state["text"]),
+                   joint=None if state["joint"] is None else JointPart.from_state(state["joint"]),
+                   half=bool(state.get("half", False)), description=str(state.get("description", "")),
+                   versions=Versions(str(state.get("project_version", "unknown")),
+                                     str(state.get("torch_version", "unknown"))),
+                   format_version=int(state["format_version"]))
 
 
 def build_predictor_bundle(*, fusion: FittedFusion, image: ImagePart | None = None, text: TextPart | None = None,
@@ -196,25 +276,9 @@ def build_predictor_bundle(*, fusion: FittedFusion, image: ImagePart | None = No
     the joint model's name (joint=, which also needs image features: an architecture-B image model or
     ImagePart(features=...)).
     """
-    available = {"image": image is not None and image.model is not None, "text": text is not None}
-    if joint is not None:
-        available[joint.name] = image is not None and image.has_features
-    used = used_sources(fusion)
-    missing = [s for s in used if not available.get(s)]
-    if missing:
-        raise ValueError(f"the fusion rule {fusion.method.name!r} uses source(s) {missing}, but the bundle has no "
-                         f"model for them (have: {sorted(s for s, ok in available.items() if ok)}); a joint model "
-                         "also needs image features (an architecture-B image model, or ImagePart(features=...))")
-    versions = versions or Versions()
-    return {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "project_version": versions.project,
-        "torch_version": str(versions.torch), "description": description, "half": bool(half),
-        "labels": {"ids": list(LABEL_IDS), "names": [LABEL_NAMES[i] for i in LABEL_IDS]},
-        "image": None if image is None else image.to_state(half),
-        "text": None if text is None else text.to_state(half),
-        "joint": None if joint is None else joint.to_state(half),
-        "fusion": fusion_to_state(fusion),
-    }
+    predictor = PredictorFile(fusion, image, text, joint, half, description, versions or Versions())
+    predictor.check_sources()
+    return predictor.to_state()
 
 
 def used_sources(fusion: FittedFusion) -> list[str]:
@@ -245,7 +309,11 @@ def load_predictor_bundle(path: str | Path) -> dict[str, Any]:
                                  "<out>/artifacts/predictor.pt) or pass the right --model path")
     try:
         bundle = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated, not a torch file, or holding objects that would need unpickling
+    except pickle.UnpicklingError:  # an object that only a full unpickler could rebuild: it never runs
+        raise PredictorFileError(f"{path}: holds Python objects that would have to be unpickled (which can run "
+                                 "code), not only plain values and tensors; refused. A predictor file is written by "
+                                 f"save_predictor; {REBUILD}") from None
+    except Exception as error:  # truncated, not a torch file
         raise PredictorFileError(f"{path}: cannot be read as a predictor file ({type(error).__name__}: "
                                  f"{str(error)[:200]}); it is damaged or not a predictor file: {REBUILD}") from None
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
@@ -265,6 +333,28 @@ def load_predictor_bundle(path: str | Path) -> dict[str, Any]:
         raise PredictorFileError(f"{path}: predicts labels {bundle['labels'].get('ids')}, not this project's "
                                  f"{list(LABEL_IDS)}; {REBUILD}")
     return bundle
+
+
+def load_predictor_file(path: str | Path) -> PredictorFile:
+    """A checked predictor file as its dataclasses (PredictorFile.from_state); PredictorFileError if it is bad."""
+    bundle = load_predictor_bundle(path)
+    try:
+        return PredictorFile.from_state(bundle)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise PredictorFileError(f"{path}: damaged predictor file ({error}); {REBUILD}") from None
+
+
+def _keys(state: Mapping[str, Any], expected: Sequence[str], what: str) -> None:
+    """ValueError naming the missing and unknown keys of one section of a predictor file."""
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{what}: expected a mapping, found {type(state).__name__}")
+    missing, unknown = [k for k in expected if k not in state], sorted(set(state) - set(expected))
+    if missing or unknown:
+        raise ValueError(f"{what}: missing keys {missing}, unknown keys {unknown}")
+
+
+def _part(state: Mapping[str, Any] | None) -> ModelPart | None:
+    return None if state is None else ModelPart.from_state(state)
 
 
 def _halved(bundle: dict[str, Any]) -> dict[str, Any]:

@@ -7,9 +7,8 @@ depends on what is installed on the machine that predicts (NLTK corpora, the bun
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 from PIL import Image
@@ -18,11 +17,11 @@ from torch.utils.data import Dataset
 from helpers.data.errors import listing
 from helpers.data.images import ImageError, load_rgb, load_rgb_resized, to_rgb
 from helpers.models.image_model import image_transform, normalisation
-from helpers.text.preprocessing import Preprocessor, TextConfig
+from helpers.predictor.file import CaptionEncoding
+from helpers.text.preprocessing import Preprocessor
 from helpers.text.stopwords import StopWords
 from helpers.text.vocabulary import encode
 
-# ---- from report/predictor_inputs
 ImageInput = str | Path | Image.Image
 
 
@@ -80,11 +79,11 @@ class ImageInputs(Dataset):
 class CaptionEncoder:
     """Captions -> (token ids (n, max_len), lengths (n,)) with a bundle's preprocessing, stop words and dictionary."""
 
-    def __init__(self, state: Mapping[str, Any]):
-        self.config = TextConfig(**state["config"])
-        stopwords = StopWords(frozenset(state["stopwords"]), "the predictor file")
+    def __init__(self, encoding: CaptionEncoding):
+        self.config = encoding.config
+        stopwords = StopWords(frozenset(encoding.stopwords), "the predictor file")
         self.preprocessor = Preprocessor(self.config, stopwords, download=False)
-        self.vocab = list(state["vocab"])
+        self.vocab = list(encoding.vocab)
 
     def encode(self, captions: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         return encode(self.preprocessor.tokenize_all(captions), self.vocab, self.config.max_len)

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from helpers.core.config import TEST_CSV
 from helpers.core.console import headless
 from helpers.core.files import atomic_path
 from helpers.core.labels import LABEL_IDS, N_LABELS, matrix_to_labels
+from helpers.core.seeding import seeded
 from helpers.data.dataset import read_test_folder
 from helpers.data.submission import (
     read_submission,
@@ -36,37 +37,40 @@ from helpers.data.submission import (
 )
 from helpers.engine.device import choose_precision, pick_device
 from helpers.engine.inference import predict_proba, prepare_for_inference
+from helpers.models.lstm import LengthBuckets
 from helpers.models.registry import build_part
-from helpers.predictor.file import PredictorFileError, fusion_from_state, load_predictor_bundle, used_sources
+from helpers.predictor.file import PredictorFile, PredictorFileError, load_predictor_file, used_sources
 from helpers.predictor.inputs import CaptionEncoder, ImageInput, ImageInputs, check_inputs
-from helpers.train.lstm_training import predict as lstm_predict
 
-# ---- from predict
 PROBABILITY_COLUMNS = [f"p_{label}" for label in LABEL_IDS]
 FEATURE_BATCH = 4096  # rows per batch of the small networks run on features and tokens
+TEXT_BATCH = 2048  # captions per batch of a caption LSTM (as notebook 04 predicts: lstm_training.PREDICT_BATCH)
 
 
 class Predictor:
     """The whole trained system from one predictor file: image model, caption model(s), fusion rule."""
 
-    def __init__(self, bundle: dict[str, Any], source: str = "the predictor bundle"):
-        self.bundle, self.source = bundle, source
-        self.fusion = fusion_from_state(bundle["fusion"])
+    def __init__(self, file: PredictorFile, source: str = "the predictor file"):
+        """Rebuild every network of `file` (helpers.models.registry) without touching the caller's random state."""
+        self.file, self.source = file, source
+        self.fusion = file.fusion
         self.sources = used_sources(self.fusion)
-        image, text, joint = bundle["image"] or {}, bundle["text"], bundle["joint"]
-        self.image = image
-        self.image_model = build_part(image["model"], "image", f"{source}: image model") if image.get("model") else None
-        self.architecture = image["model"]["config"].get("arch") if self.image_model is not None else None
-        self.features_model = (build_part(image["features"], "features", f"{source}: image features")
-                               if image.get("features") else None)
-        if self.features_model is None and self.architecture == "B":
-            self.features_model = self.image_model.backbone  # the frozen backbone's features feed the joint model
-        self.text_models = [build_part(m, "lstm", f"{source}: text model {i + 1}") for i, m in enumerate(text["models"])
-                            ] if text else []
-        self.text_encoder = CaptionEncoder(text["encoding"]) if text else None
-        self.joint_name = joint["name"] if joint else None
-        self.joint_model = build_part(joint["model"], "joint", f"{source}: joint model") if joint else None
-        self.joint_encoder = CaptionEncoder(joint["encoding"]) if joint else None
+        self.image = file.image
+        image, text, joint = file.image, file.text, file.joint
+        with seeded():  # building draws initial weights (then overwritten): leave the caller's generators alone
+            self.image_model = (build_part(image.model.to_state(), "image", f"{source}: image model")
+                                if image is not None and image.model is not None else None)
+            self.architecture = image.model.config.get("arch") if self.image_model is not None else None
+            self.features_model = (build_part(image.features.to_state(), "features", f"{source}: image features")
+                                   if image is not None and image.features is not None else None)
+            if self.features_model is None and self.architecture == "B":
+                self.features_model = self.image_model.backbone  # the frozen backbone's features feed the joint model
+            self.text_models = [build_part(m.to_state(), "lstm", f"{source}: text model {i + 1}")
+                                for i, m in enumerate(text.models)] if text else []
+            self.joint_model = build_part(joint.model.to_state(), "joint", f"{source}: joint model") if joint else None
+        self.text_encoder = CaptionEncoder(text.encoding) if text else None
+        self.joint_name = joint.name if joint else None
+        self.joint_encoder = CaptionEncoder(joint.encoding) if joint else None
         available = {"image": self.image_model is not None, "text": bool(self.text_models),
                      self.joint_name: self.joint_model is not None and self.features_model is not None}
         missing = [s for s in self.sources if not available.get(s)]
@@ -77,15 +81,20 @@ class Predictor:
     @classmethod
     def load(cls, path: str | Path) -> Predictor:
         """Read a predictor file (nothing unpickled); PredictorFileError says what is wrong with a bad one."""
-        return cls(load_predictor_bundle(path), str(path))
+        return cls(load_predictor_file(path), str(path))
+
+    @classmethod
+    def from_bundle(cls, bundle: Mapping[str, Any], source: str = "the predictor bundle") -> Predictor:
+        """A predictor from an in-memory bundle (build_predictor_bundle's dict), read as the file would be."""
+        return cls(PredictorFile.from_state(bundle), source)
 
     def describe(self) -> str:
-        b = self.bundle
-        image = f"image model {self.architecture} at {self.image['size']} px" if self.image_model else "no image model"
+        f = self.file
+        image = f"image model {self.architecture} at {self.image.size} px" if self.image_model else "no image model"
         parts = [image,
                  f"{len(self.text_models)} caption model(s)", *([self.joint_name] if self.joint_name else [])]
-        return (f"{self.source}: format {b['format_version']}, written by project {b['project_version']} with torch "
-                f"{b['torch_version']}{', float16 weights' if b['half'] else ''}; {', '.join(parts)}; fusion "
+        return (f"{self.source}: format {f.format_version}, written by project {f.versions.project} with torch "
+                f"{f.versions.torch}{', float16 weights' if f.half else ''}; {', '.join(parts)}; fusion "
                 f"{self.fusion.method.name!r}: {self.fusion.method.describe()}")
 
     def predict(self, images: Sequence[ImageInput], captions: Sequence[str], batch_size: int = 64,
@@ -103,8 +112,8 @@ class Predictor:
         probs = self._image_sources(images, batch_size, num_workers, device, progress)
         if "text" in self.sources:
             tokens, lengths = self.text_encoder.encode(captions)
-            probs["text"] = np.mean([lstm_predict(m.to(device), tokens, lengths, device)[0]
-                                     for m in self.text_models], axis=0)
+            probs["text"] = np.mean([predict_proba(m.to(device), LengthBuckets(tokens, lengths, batch_size=TEXT_BATCH),
+                                                   device) for m in self.text_models], axis=0)
         if self.joint_name in self.sources:
             tokens, lengths = self.joint_encoder.encode(captions)
             probs[self.joint_name] = predict_proba(self.joint_model.to(device),
@@ -146,8 +155,9 @@ class Predictor:
         image = self.image
         precision = choose_precision(device)
         networks = {k: prepare_for_inference(m, device, precision) for k, m in networks.items()}
-        loader = DataLoader(ImageInputs(images, image["size"], image["preprocessing"], image["mean"], image["std"]),
-                            batch_size=batch_size, num_workers=num_workers, pin_memory=device.type == "cuda")
+        loader = DataLoader(ImageInputs(images, image.size, image.preprocessing, *image.normalisation),
+                            batch_size=batch_size, num_workers=num_workers, pin_memory=device.type == "cuda",
+                            generator=torch.Generator())  # its seed draw leaves the caller's generator alone
         outputs: dict[str, list[torch.Tensor]] = {k: [] for k in networks}
         quiet = not progress or headless() or len(loader) < 5
         for batch in tqdm(loader, desc="predicting", unit="batch", disable=quiet, mininterval=2.0):

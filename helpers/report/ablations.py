@@ -1,4 +1,4 @@
-"""Box plots over seeds of a tidy experiment table, and the sentence that says what they show.
+"""Box plots over seeds of a tidy experiment table, and the finding that says what they show.
 
 Used by every ablation (CNN head experiments in notebook 03, LSTM ablations in notebook 04). A tidy
 table has one row per (experiment, setting, seed, metric) with its value (helpers.train.experiments).
@@ -14,7 +14,6 @@ import seaborn as sns
 from helpers.core.metrics import METRIC_NAMES, METRIC_TITLES
 from helpers.report.figures import baseline_line
 
-# ---- from report/ablation_plots
 TIME_TITLES = {"train_time_s": "training time (s)", "test_time_s": "testing time (s)"}
 MIN_SCORE_SPAN = 0.1  # a score axis spans at least this much, so that seed noise does not fill the panel
 
@@ -89,7 +88,7 @@ def seed_spread(tidy: pd.DataFrame, metric: str) -> dict[str, float]:
             "best": str(means.idxmax()), "worst": str(means.idxmin()), "n_seeds": n_seeds}
 
 
-def spread_sentence(tidy: pd.DataFrame, metric: str) -> str:
+def spread_finding(tidy: pd.DataFrame, metric: str) -> str:
     """One generated sentence: do the settings differ by more than the spread over seeds on this metric?"""
     s = seed_spread(tidy, metric)
     name = metric_title(metric)

@@ -1,17 +1,17 @@
-"""Captions beside their labels (fig19): varied example rows and the table-figure.
+"""Error analysis of the final models (notebook 05): where they fail, in figures and generated findings.
 
-Per-label results (table20, fig20): precision, recall, F1 and support per label and model, and its headline.
-
-Training curves of the final models (fig21): one column per model family, each with its own epoch axis.
-
-The prediction gallery (fig22): validation images with caption, true and predicted labels; its headline.
-
-Precision-recall curves per label (fig23) and their headline (average precision per label).
+- captions beside their labels (fig19): varied example rows and the table-figure;
+- per-label results (table20, fig20): precision, recall, F1 and support per label and model (`per_label_finding`);
+- training curves of the final models (fig21): one column per model family, each with its own epoch axis
+  (`training_curve_inputs`, `training_finding`);
+- the prediction gallery (fig22): validation images with caption, true and predicted labels (`gallery_finding`);
+- precision-recall curves per label (fig23) with the average precision per label (`precision_recall_finding`).
 """
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,9 +22,9 @@ from sklearn.metrics import average_precision_score, precision_recall_curve
 
 from helpers.core.labels import LABEL_IDS, LABEL_NAMES, label_title
 from helpers.core.metrics import per_label_table, row_f1
+from helpers.fusion.inputs import producer_histories
 
 
-# ---- from report/results_captions
 def caption_example_rows(Y: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     """n rows with varied label sets: each new row brings a label not shown yet while there are such rows."""
     order = np.random.default_rng(seed).permutation(len(Y))
@@ -63,7 +63,6 @@ def plot_caption_examples(captions: Sequence[str], label_lists: Sequence[Sequenc
     return fig
 
 
-# ---- from report/errors_per_label
 def per_label_metrics(y_true: np.ndarray, predictions: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """Precision, recall, F1 and support per label and model (table20), one block per model."""
     return pd.concat([per_label_table(y_true, pred, model=model) for model, pred in predictions.items()],
@@ -100,7 +99,7 @@ def plot_per_label_f1(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def per_label_headline(table: pd.DataFrame, image: str, text: str, final: str) -> str:
+def per_label_finding(table: pd.DataFrame, image: str, text: str, final: str) -> str:
     """Which labels each single model wins, and where the final fusion stands."""
     f1 = table.pivot(index="label", columns="model", values="f1")
     image_wins = [label_title(lab) for lab in f1.index if f1.loc[lab, image] > f1.loc[lab, text] + 1e-12]
@@ -123,7 +122,6 @@ def per_label_headline(table: pd.DataFrame, image: str, text: str, final: str) -
     return " ".join(parts)
 
 
-# ---- from report/errors_training_curves
 def best_epoch(history: pd.DataFrame) -> int:
     """The epoch whose weights were kept (marked by the producer), else the best validation micro-F1."""
     if "best" in history and history["best"].astype(bool).any():
@@ -181,7 +179,7 @@ def plot_training_curves(histories: Mapping[str, pd.DataFrame], titles: Mapping[
     return fig
 
 
-def training_headline(histories: Mapping[str, pd.DataFrame], caps: Mapping[str, int] | None = None) -> str:
+def training_finding(histories: Mapping[str, pd.DataFrame], caps: Mapping[str, int] | None = None) -> str:
     """For each model: epochs run, kept epoch, its validation micro-F1, and whether it stopped early or hit its cap."""
     parts = []
     for name, history in histories.items():
@@ -199,7 +197,6 @@ def training_headline(histories: Mapping[str, pd.DataFrame], caps: Mapping[str, 
     return "Training curves. " + "; ".join(parts) + "."
 
 
-# ---- from report/errors_gallery
 MISTAKE_COLORS = {"correct": "#1a9850", "false positive": "#d73027", "missed": "#f39c12"}
 
 
@@ -272,7 +269,7 @@ def plot_prediction_gallery(images: Sequence[np.ndarray], captions: Sequence[str
     return fig
 
 
-def gallery_headline(y_true: np.ndarray, y_pred: np.ndarray, rows: np.ndarray, mode: str) -> str:
+def gallery_finding(y_true: np.ndarray, y_pred: np.ndarray, rows: np.ndarray, mode: str) -> str:
     """Counts of the mistakes in the shown rows and over all validation rows."""
     y, p = np.asarray(y_true, dtype=bool), np.asarray(y_pred, dtype=bool)
     fp_all, miss_all = int((p & ~y).sum()), int((y & ~p).sum())
@@ -286,7 +283,6 @@ def gallery_headline(y_true: np.ndarray, y_pred: np.ndarray, rows: np.ndarray, m
             f"is {label_title(top)} ({int(missed_by_label.max())} misses).")
 
 
-# ---- from report/errors_precision_recall
 def plot_precision_recall(y_true: np.ndarray, probs: np.ndarray, cutoffs: np.ndarray | None, columns: int = 6
                           ) -> plt.Figure:
     """One panel per label: precision against recall, average precision in the title.
@@ -330,7 +326,7 @@ def plot_precision_recall(y_true: np.ndarray, probs: np.ndarray, cutoffs: np.nda
     return fig
 
 
-def precision_recall_headline(y_true: np.ndarray, probs: np.ndarray) -> str:
+def precision_recall_finding(y_true: np.ndarray, probs: np.ndarray) -> str:
     """Best and worst labels by average precision."""
     ap = {LABEL_IDS[j]: average_precision_score(y_true[:, j], probs[:, j])
           for j in range(len(LABEL_IDS)) if y_true[:, j].sum() > 0}
@@ -339,3 +335,16 @@ def precision_recall_headline(y_true: np.ndarray, probs: np.ndarray) -> str:
     best = ", ".join(f"{label_title(lab)} ({ap[lab]:.2f})" for lab in ranked[::-1][:3])
     return (f"Average precision of the fusion ranges from {min(ap.values()):.2f} to {max(ap.values()):.2f} "
             f"(mean {np.mean(list(ap.values())):.2f} over {len(ap)} labels). Hardest: {worst}; easiest: {best}.")
+
+
+def training_curve_inputs(summaries: Mapping[str, Mapping[str, Any]], joint_artifacts: Mapping[str, str],
+                          lstm_epochs: int, joint_epochs: int) -> tuple[list[str], dict[str, int], dict[str, str]]:
+    """(history names to load, epoch caps by model, titles by model) for fig21: the histories the image and text
+    notebooks list in their summaries and one per joint model (joint_artifacts: {source name: artifact name};
+    the "image" and "text" sources are not joint models and are skipped, so report.fusion.model_artifacts fits)."""
+    joint_artifacts = {s: a for s, a in joint_artifacts.items() if s not in ("image", "text")}
+    names = [*producer_histories(summaries["cnn"], "cnn"), *producer_histories(summaries["lstm"], "lstm"),
+             *joint_artifacts.values()]
+    caps = {"lstm": lstm_epochs} | {artifact: joint_epochs for artifact in joint_artifacts.values()}
+    titles = {"cnn": "image model", "lstm": "text model"} | {a: name for name, a in joint_artifacts.items()}
+    return names, caps, titles

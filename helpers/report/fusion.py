@@ -1,19 +1,18 @@
-"""Result tables of the fusion stage: paired-bootstrap intervals, the trivial baseline row, table10.
+"""Notebook 05's report: the fusion tables, figures and generated findings, and its results summary.
 
-Fusion figures and their generated headlines: the λ sweep (fig40, table05) and the methods (fig41, table11).
-
-Differences carry paired-bootstrap intervals (columns diff, diff_low, diff_high, significant from
-helpers.report.fusion.with_intervals); a difference whose interval contains 0 is drawn hollow.
-
-The results summary (figures/results_summary.md) and notebook 05's generated "What we found" paragraph.
-
-Every sentence is built from the computed tables, so it cannot drift from them; the summary file is
-what the README pastes between its results markers.
+Tables: the λ sweep (table05), the fusion methods scored out of fold (table11, `fusion_methods_table`), the
+final performance with the predictor's size (table10 and table21, `final_performance`); every difference
+carries a paired-bootstrap interval (columns diff, diff_low, diff_high, significant: `with_intervals`), and a
+difference whose interval contains 0 is drawn hollow in the figures (fig40, fig41). Findings (`*_finding`,
+`findings`, `joint_versus_late`) are built from the computed tables, so they cannot drift from them; the
+results summary (`summary_sections`, `write_results_summary`) is what the README pastes between its results
+markers.
 """
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from helpers.core.config import RunPaths
 from helpers.core.files import write_text
-from helpers.core.metrics import BASELINE_NAME, METRIC_TITLES, paired_bootstrap
-from helpers.fusion.crossfit import FinalFusion, score_row
-from helpers.fusion.methods import ROW_RULE, FusionMethod
+from helpers.core.handoff import predictor_path
+from helpers.core.metrics import BASELINE_NAME, METRIC_TITLES, binarize, multilabel_scores, paired_bootstrap
+from helpers.data.submission import score_submission, write_submission
+from helpers.fusion import crossfit, rules
+from helpers.fusion.crossfit import CrossFit, FinalFusion, Folds, score_row
+from helpers.fusion.inputs import FusionInputs
+from helpers.fusion.methods import REFERENCE_NAME, ROW_RULE, FusionMethod
+from helpers.models.weights import count_parameters
+from helpers.predictor.build import handoff_parts
+from helpers.predictor.file import save_predictor
+from helpers.predictor.predictor import Predictor, label_csv
+from helpers.report import size_budget
 from helpers.report.figures import baseline_line, markdown_table, readable
+from helpers.train.joint_training import JointOutcome, artifact_name
 
-# ---- from fusion/tables
 INTERVAL_COLUMNS = ("diff", "diff_low", "diff_high", "significant")
 
 
@@ -89,19 +98,17 @@ def sources_needed(method: FusionMethod) -> list[str]:
 
 
 def ensemble_performance_table(scores: Mapping[str, Mapping[str, float]], components: Mapping[str, Sequence[str]],
-                               summaries: Mapping[str, Mapping[str, Any]], budget: pd.DataFrame,
+                               summaries: Mapping[str, Mapping[str, Any]], sizes: Mapping[str, Mapping[str, float]],
                                lambdas: Mapping[str, str], fusion_seconds: Mapping[str, tuple[float, float]]
                                ) -> pd.DataFrame:
     """table10: each model and fusion with its F1s, total training / testing time, λ and size.
 
     scores: {row name: metrics} on the same validation rows; components: {row name: models it needs
-    (keys of summaries and of budget["model"])}; lambdas: {row name: λ text};
-    fusion_seconds: {row name: (fit s, apply s)} for rows that fit a fusion. Times and sizes of a
-    fusion include every model it needs (everything needed to predict). A row without components
-    (the trivial baseline) has no time and no size.
+    (keys of summaries)}; sizes: {row name: helpers.report.size_budget.predictor_size of the predictor that
+    row needs}; lambdas: {row name: λ text}; fusion_seconds: {row name: (fit s, apply s)} for rows that fit a
+    fusion. Times and sizes of a fusion include every model it needs (everything needed to predict). A row
+    without components (the trivial baseline) has no time and no size.
     """
-    size32 = budget.groupby("model")["float32_MB"].sum()
-    size16 = budget.groupby("model")["float16_MB"].sum()
     table = []
     for name, metrics in scores.items():
         models = list(components.get(name, ()))
@@ -113,13 +120,12 @@ def ensemble_performance_table(scores: Mapping[str, Mapping[str, float]], compon
             "train_time_min": (sum(summaries[m]["train_time_s"] for m in models) + fit_s) / 60 if present else np.nan,
             "test_time_s": sum(summaries[m]["test_time_s"] for m in models) + apply_s if present else np.nan,
             "lambda": lambdas.get(name, ""),
-            "size_MB_float32": float(sum(size32.get(m, 0.0) for m in models)) if present else np.nan,
-            "size_MB_float16": float(sum(size16.get(m, 0.0) for m in models)) if present else np.nan,
+            "size_MB_float32": float(sizes[name]["float32_MB"]) if present else np.nan,
+            "size_MB_float16": float(sizes[name]["float16_MB"]) if present else np.nan,
         })
     return pd.DataFrame(table)
 
 
-# ---- from report/fusion_figures
 INDISTINGUISHABLE = "interval contains 0 (indistinguishable)"
 
 
@@ -158,7 +164,7 @@ def _shape(values: np.ndarray) -> str:
     return "is not monotone but is highest at an end"
 
 
-def lambda_headline(sweep: pd.DataFrame) -> str:
+def lambda_finding(sweep: pd.DataFrame) -> str:
     """The sweep's shape, its best λ and (from the intervals) whether it beats the reference's λ = 0.5."""
     t = sweep.set_index("lambda")
     best = sweep.loc[sweep["samples_f1"].idxmax()]
@@ -229,7 +235,7 @@ def plot_fusion_methods(table: pd.DataFrame, chosen: str, reference: str, baseli
     return fig
 
 
-def fusion_headline(table: pd.DataFrame, chosen: str, image: str, text: str, reference: str, folds: int) -> str:
+def fusion_finding(table: pd.DataFrame, chosen: str, image: str, text: str, reference: str, folds: int) -> str:
     """The chosen method, its gain over the better single model and over the reference, with the interval."""
     t = table.set_index("method")
     row = t.loc[chosen]
@@ -245,7 +251,6 @@ def fusion_headline(table: pd.DataFrame, chosen: str, image: str, text: str, ref
             f"{verdict}.")
 
 
-# ---- from report/results_summary
 def write_results_summary(path: str | Path, title: str, sections: Mapping[str, str | pd.DataFrame]) -> Path:
     """Markdown file with one section per entry: a generated paragraph or a table (rounded for reading)."""
     parts = [f"# {title}", ""]
@@ -260,9 +265,9 @@ def _interval(row: pd.Series) -> str:
     return f"{row['diff']:+.3f} (95 % interval {row['diff_low']:+.3f} to {row['diff_high']:+.3f})"
 
 
-def what_we_found(table: pd.DataFrame, chosen: str, reference: str, baseline: str,
-                  row_pairs: Sequence[tuple[str, str, str]], joint_sources: Sequence[str],
-                  joint_vs_late: Mapping[str, float] | None, lambda_text: str, margin: float = 0.005) -> str:
+def findings(table: pd.DataFrame, chosen: str, reference: str, baseline: str,
+             row_pairs: Sequence[tuple[str, str, str]], joint_sources: Sequence[str],
+             joint_vs_late: Mapping[str, float] | None, lambda_text: str, margin: float = 0.005) -> str:
     """Findings of notebook 05 from table11 (with intervals): chosen method, baseline, decision rule, joint model."""
     t = table.set_index("method")
     base = float(t.loc[baseline, "samples_f1"])
@@ -295,3 +300,192 @@ def what_we_found(table: pd.DataFrame, chosen: str, reference: str, baseline: st
                      f"{joint_vs_late['low']:+.3f} to {joint_vs_late['high']:+.3f}), {verdict}.")
     parts.append(lambda_text)
     return " ".join(parts)
+
+
+@dataclass
+class MethodsComparison:
+    """table11 and what it was computed from: the chosen method, every out-of-fold fit, their predictions."""
+
+    table: pd.DataFrame
+    chosen: FusionMethod
+    crossfits: dict[str, CrossFit]
+    predictions: dict[str, np.ndarray]
+
+
+def fusion_methods_table(methods: Sequence[FusionMethod], y_true: np.ndarray, probabilities: Mapping[str, np.ndarray],
+                         folds: Folds, baseline_pred: np.ndarray, n_boot: int, seed: int) -> MethodsComparison:
+    """table11: every method cross-fitted, the chosen one (best out-of-fold samples-F1) also with its empty-row
+    fallback toggled (not for the per-row rule, which never leaves a row empty), and the trivial baseline; with
+    paired-bootstrap intervals against the reference."""
+    table, crossfits = crossfit.compare_methods(methods, y_true, probabilities, folds)
+    chosen = crossfit.best_method(table, methods, metric="samples_f1")
+    parts = [table]
+    if chosen.cutoffs != "row_f1":
+        toggled_table, toggled_fits = crossfit.compare_methods([crossfit.toggled_fallback(chosen)], y_true,
+                                                               probabilities, folds)
+        parts.append(toggled_table)
+        crossfits.update(toggled_fits)
+    parts.append(pd.DataFrame([baseline_row(y_true, baseline_pred)]))
+    predictions = {name: result.pred for name, result in crossfits.items()} | {BASELINE_NAME: baseline_pred}
+    table11 = with_intervals(pd.concat(parts, ignore_index=True), y_true, predictions, reference=REFERENCE_NAME,
+                             n_boot=n_boot, seed=seed)
+    return MethodsComparison(table11, chosen, crossfits, predictions)
+
+
+def joint_versus_late(table11: pd.DataFrame, methods: Sequence[FusionMethod], joint_sources: Sequence[str],
+                      y_true: np.ndarray, predictions: Mapping[str, np.ndarray], n_boot: int, seed: int
+                      ) -> dict[str, Any] | None:
+    """The best joint-model method against the best late fusion of the image and text models (by out-of-fold
+    samples-F1 in table11), with a paired bootstrap of their difference; None without joint models."""
+    late = [m.name for m in methods if m.sources == ("image", "text") and m.combine not in ("image", "text")]
+    joint = [m.name for m in methods if m.sources[0] in joint_sources]
+    if not joint:
+        return None
+    t11 = table11.set_index("method")
+    best_joint, best_late = t11.loc[joint, "samples_f1"].idxmax(), t11.loc[late, "samples_f1"].idxmax()
+    return {"joint": best_joint, "late": best_late, "joint_score": t11.loc[best_joint, "samples_f1"],
+            "late_score": t11.loc[best_late, "samples_f1"],
+            **paired_bootstrap(y_true, predictions[best_joint], predictions[best_late], n_boot=n_boot, seed=seed)}
+
+
+@dataclass
+class FinalPerformance:
+    """table10, table21 (budget), the predictor file written and whether its weights are float16, the size
+    finding, and table10's validation predictions by row name."""
+
+    table10: pd.DataFrame
+    budget: pd.DataFrame
+    predictor_file: Path
+    half: bool
+    size_text: str
+    predictions: dict[str, np.ndarray]
+
+
+def final_performance(paths: RunPaths, inputs: FusionInputs, comparison: MethodsComparison, final: FinalFusion,
+                      joint: Mapping[str, JointOutcome], summaries: Mapping[str, Mapping[str, Any]],
+                      baseline_pred: np.ndarray, n_boot: int, seed: int) -> FinalPerformance:
+    """Build and write the predictor file, measure it (table21), and score every model and fusion with the size
+    of the predictor each needs (table10: validation rows, fusions out of fold; one size measurement for both).
+
+    The file keeps float32 weights when they fit the budget, else float16.
+    """
+    chosen, crossfits = comparison.chosen, comparison.crossfits
+    model_of, joint_names = model_artifacts(joint), list(joint)
+    parts = handoff_parts(paths, summaries, model_of)
+    predictor = parts.predictor_file(final.fitted, description=f"{chosen.name}: {chosen.describe()}")
+    budget = size_budget.with_total(size_budget.predictor_components(predictor))
+    half = not size_budget.fits_at_float32(budget)  # float16 only when float32 does not fit
+    path = save_predictor(predictor_path(paths), predictor.to_state(), half=half)
+    reference = crossfits[REFERENCE_NAME]
+    val_pred = {"image model": binarize(inputs.val_image), "text model": binarize(inputs.val_text)}
+    val_pred |= {name: binarize(inputs.val[name]) for name in joint_names}
+    val_pred |= {"reference fusion": reference.pred, "final fusion": crossfits[chosen.name].pred,
+                 BASELINE_NAME: baseline_pred}
+    sources = {"image model": ["image"], "text model": ["text"], "reference fusion": ["image", "text"]}
+    sources |= {name: [name] for name in joint_names}
+    components = {row: [model_of[s] for s in needed] for row, needed in sources.items()}
+    components["final fusion"] = [model_of[s] for s in sources_needed(chosen)]
+    sizes = {row: size_budget.predictor_size(parts.predictor_file(final.fitted, needed))
+             for row, needed in sources.items()}
+    sizes["final fusion"] = size_budget.predictor_size(predictor)  # the file written: table21's total
+    lambdas = {"image model": "1 (image only)", "text model": "0 (text only)",
+               "reference fusion": ", ".join(describe_lambda(f.lam) for f in reference.fits) + " (one per fold)",
+               "final fusion": describe_fusion(chosen, final)} | {name: "none (one joint network)"
+                                                                  for name in joint_names}
+    table10 = ensemble_performance_table(
+        {name: multilabel_scores(inputs.Y_val, pred) for name, pred in val_pred.items()}, components, summaries,
+        sizes, lambdas, {"final fusion": (final.fit_s, final.apply_s)})
+    table10 = with_intervals(table10, inputs.Y_val, val_pred, reference="reference fusion", n_boot=n_boot,
+                             seed=seed, key="model")
+    size_text = (f"{size_budget.budget_finding(budget)} The predictor file `{path.name}` takes "
+                 f"{path.stat().st_size / 1e6:.3g} MB on disk ({'float16' if half else 'float32'} weights).")
+    return FinalPerformance(table10, budget, path, half, size_text, val_pred)
+
+
+def model_artifacts(joint: Mapping[str, JointOutcome]) -> dict[str, str]:
+    """{probability source: the artifact (summary, history) name of its model}: "image" -> "cnn", "text" -> "lstm",
+    and each joint model's source name -> joint_<fusion module>."""
+    return {"image": "cnn", "text": "lstm"} | {name: artifact_name(o.model.config.fusion) for name, o in joint.items()}
+
+
+def summary_sections(run_description: Mapping[str, Any], chosen: FusionMethod, final: FinalFusion,
+                     summaries: Mapping[str, Mapping[str, Any]], texts: Mapping[str, str],
+                     tables: Mapping[str, pd.DataFrame]) -> dict[str, str | pd.DataFrame]:
+    """The results summary's sections, in order: the configuration that produced every number, then the findings
+    and tables (texts: found, lambda, fusion, size, reproduce, per_label, training, gallery, pr; tables:
+    table10, table11, budget, and table22 when the submission was scored).
+
+    run_description: {"data", "data fingerprint", "profile", "seed", "cross-fitting folds", "bootstrap resamples"}.
+    """
+    lstm = summaries["lstm"]
+    config = {**run_description, "chosen method": f"{chosen.name}: {chosen.describe()}",
+              "λ": describe_lambda(final.fitted.lam), "image model": summaries["cnn"].get("model"),
+              "text model": lstm.get("description", lstm.get("model"))}
+    sections: dict[str, str | pd.DataFrame] = {
+        "Configuration": "\n".join(f"- **{key}**: {value}" for key, value in config.items()),
+        "What we found": texts["found"],
+        "Final performance (table10, validation rows; fusions out of fold)": tables["table10"],
+        "Fusion methods (table11, out of fold)": tables["table11"].drop(columns="rule"),
+        "Reference λ sweep (table05)": texts["lambda"],
+        "Fusion choice": texts["fusion"],
+        "Size budget (table21)": tables["budget"],
+        "Size": texts["size"],
+        "Predictor file": texts["reproduce"],
+        "Per-label F1 (fig20)": texts["per_label"],
+        "Training curves (fig21)": texts["training"],
+        "Gallery (fig22)": texts["gallery"],
+        "Precision-recall (fig23)": texts["pr"],
+    }
+    if tables.get("table22") is not None:
+        sections["Submission scored against test_labels.csv (table22)"] = tables["table22"]
+    return sections
+
+
+def lambda_sweep_table(y_true: np.ndarray, image: np.ndarray, text: np.ndarray, baseline_pred: np.ndarray,
+                       n_boot: int, seed: int) -> pd.DataFrame:
+    """table05: every λ of the reference's average (cut-off 0.5) and the trivial baseline, with paired-bootstrap
+    intervals against λ = 0.5 (the reference's middle value)."""
+    sweep = rules.lambda_sweep(y_true, image, text)
+    sweep.insert(0, "method", [f"λ={lam:g}" for lam in sweep["lambda"]])
+    predictions = {f"λ={lam:g}": pred for lam, pred in rules.sweep_predictions(image, text).items()}
+    predictions[BASELINE_NAME] = baseline_pred
+    baseline = pd.DataFrame([baseline_row(y_true, baseline_pred)])[["method", *multilabel_scores(y_true,
+                                                                                                 baseline_pred)]]
+    table = pd.concat([sweep, baseline], ignore_index=True)
+    return with_intervals(table, y_true, predictions, reference="λ=0.5", n_boot=n_boot, seed=seed)
+
+
+def joint_table(joint: Mapping[str, JointOutcome]) -> pd.DataFrame:
+    """One row per joint model: fusion module, epochs run, best epoch, its validation micro-F1, time, parameters."""
+    return pd.DataFrame([{"model": name, "fusion module": o.model.config.fusion, "epochs run": len(o.fit.history),
+                          "best epoch": o.fit.best_epoch, "val micro-F1 (cut-off 0.5)": o.fit.best_val_micro_f1,
+                          "train_time_s": o.fit.train_time_s, "parameters": count_parameters(o.model),
+                          "run": o.fit.status} for name, o in joint.items()])
+
+
+def submit(performance: FinalPerformance, final: FinalFusion, method: str, data_dir: Path, submission: Path,
+           fused_ids: Sequence[str], test_ids: Sequence[str], test_Y: np.ndarray | None, device: Any
+           ) -> pd.DataFrame | None:
+    """Write the submission and, when the test labels are known, score it (table22; else None).
+
+    fused_ids: the ImageIDs of final.test_pred's rows; test_ids: test.csv's, in its order (the submission's).
+
+    With float16 weights the submission is what the predictor file predicts (float16 weights can move a
+    probability across its cut-off); with float32 weights the final fusion's test predictions are written.
+    """
+    if performance.half:
+        label_csv(Predictor.load(performance.predictor_file), data_dir, submission, device=device)
+    else:
+        write_submission(submission, fused_ids, final.test_pred, test_ids=test_ids)
+    if test_Y is None:
+        return None
+    scores = score_submission(submission, test_ids, test_Y)
+    return pd.DataFrame([{"file": submission.name, "method": method, **scores}])
+
+
+def reproduction_finding(predictor_file: Path, submission: Path, differ: pd.DataFrame, n_rows: int) -> str:
+    """Whether the predictor file, loaded back, reproduces the submission row for row."""
+    if differ.empty:
+        return f"`{predictor_file.name}`, loaded back, reproduces `{submission.name}` row for row ({n_rows} rows)."
+    return (f"`{predictor_file.name}` gives other labels than `{submission.name}` on {len(differ)} of {n_rows} "
+            "rows.")

@@ -1,17 +1,17 @@
-"""Notebook 03's tables: cached features, how each architecture is built (table06), what it scores and costs
-(table07), and the backbone comparison (table27). Each score table carries the trivial baseline as a row.
+"""Notebook 03's report: its tables, figures and generated findings about the image models.
 
-Notebook 03's figures: validation F1 per head epoch (fig18), architectures A and B side by side (fig25),
-the backbone comparison (fig27). Every score axis shows the trivial baseline as a dashed line and is never
-zoomed below helpers.report.ablations.MIN_SCORE_SPAN, so seed noise does not look like an effect.
-
-Sentences about notebook 03's results, generated from the computed numbers (never typed by hand).
+Tables: cached features, how each architecture is built (table06), what it scores and costs (table07),
+the backbone comparison (table27); each score table carries the trivial baseline as a row. Figures:
+validation F1 per head epoch (fig18), architectures A and B side by side (fig25), the backbone comparison
+(fig27); every score axis shows the trivial baseline as a dashed line and is never zoomed below
+helpers.report.ablations.MIN_SCORE_SPAN, so seed noise does not look like an effect. Findings
+(`*_finding`, `findings`) are sentences generated from the computed numbers, never typed by hand.
 """
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,13 +20,16 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from helpers.core.metrics import BASELINE_NAME, METRIC_TITLES, baseline_prediction, multilabel_scores, scores_at_cutoff
+from helpers.core.profiles import describe_reductions
 from helpers.models.weights import MB, count_parameters
-from helpers.report.ablations import MIN_SCORE_SPAN
+from helpers.report.ablations import MIN_SCORE_SPAN, spread_finding
 from helpers.report.figures import baseline_line
 from helpers.train.image_data import FeatureSet
-from helpers.train.image_training import ModelOutcome
+from helpers.train.image_training import ModelOutcome, ReferenceWayTiming
 
-# ---- from report/cnn_tables
+if TYPE_CHECKING:
+    from helpers.run import Run
+
 REFERENCE_WAY = "B, backbone run every epoch (reference's way)"
 SCORE_COLUMNS = ("val_micro_f1", "val_samples_f1", "val_macro_f1")
 
@@ -82,19 +85,18 @@ def cnn_design_table(outcomes: Sequence[ModelOutcome]) -> pd.DataFrame:
     """table06: how each architecture is built and trained."""
     rows = []
     for o in outcomes:
-        c, t = o.config, o.config["train_config"]
-        dim = c.get("feature_dim")
-        head = (" -> ".join(map(str, [dim, *c["head_hidden"], 18])) + f", ReLU, dropout {c['head_dropout']}"
+        c, t = o.config, o.train_config
+        head = (" -> ".join(map(str, [o.feature_dim, *c.head_hidden, 18])) + f", ReLU, dropout {c.head_dropout}"
                 if o.arch == "B" else "classifier replaced by an 18-way layer")
         rows.append({
-            "model": o.name, "backbone": c["backbone"], "weights": weights_label(o), "pretrained_weights": o.pretrained,
+            "model": o.name, "backbone": c.backbone, "weights": weights_label(o), "pretrained_weights": o.pretrained,
             "head": head, "trainable_parameters": count_parameters(o.model, trainable_only=True),
-            "total_parameters": count_parameters(o.model), "image_size_px": c["image_size"],
-            "preprocessing": c.get("preprocessing", "reference"), "augmentation": c.get("augment", False),
-            "optimizer": t["optimizer"], "schedule": t.get("schedule", "constant"), "loss": t.get("loss", "bce"),
-            "learning_rate": t["lr"], "epochs": t["epochs"], "best_epoch": o.fit.best_epoch,
-            "batch_size": c.get("batch_size", c.get("head_batch_size")), "cutoff": t["cutoff"],
-            "train_rows": c.get("train_rows", "all"),
+            "total_parameters": count_parameters(o.model), "image_size_px": c.image_size,
+            "preprocessing": c.preprocessing, "augmentation": c.augment,
+            "optimizer": t.optimizer, "schedule": t.schedule, "loss": t.loss,
+            "learning_rate": t.lr, "epochs": t.epochs, "best_epoch": o.fit.best_epoch,
+            "batch_size": o.batch_size, "cutoff": t.cutoff,
+            "train_rows": "all" if o.train_rows is None else o.train_rows,
         })
     return pd.DataFrame(rows)
 
@@ -115,7 +117,6 @@ def backbone_table(compare: pd.DataFrame, baseline: dict[str, float]) -> pd.Data
     return pd.concat([pd.DataFrame([base]), table], ignore_index=True)
 
 
-# ---- from report/cnn_figures
 BUDGET_MB = 100.0  # the assignment's limit on the stored model
 
 
@@ -250,11 +251,10 @@ def plot_backbones(table: pd.DataFrame, baseline: dict[str, float]) -> plt.Figur
     return fig
 
 
-# ---- from report/cnn_findings
 RATIO_OK = 0.8  # extraction pipeline / bare forward at or above this: decoding keeps up with the backbone
 
 
-def curve_sentence(curves: pd.DataFrame, baseline: float) -> str:
+def curve_finding(curves: pd.DataFrame, baseline: float) -> str:
     """Where the mean validation curve peaks, against the baseline and the spread over seeds."""
     stats = curves.groupby("epoch")["val_micro_f1"].agg(["mean", "min", "max"])
     best = int(stats["mean"].idxmax())
@@ -269,7 +269,7 @@ def curve_sentence(curves: pd.DataFrame, baseline: float) -> str:
             f"baseline ({baseline:.4f}).")
 
 
-def throughput_sentence(throughput: pd.DataFrame) -> str:
+def throughput_finding(throughput: pd.DataFrame) -> str:
     """Whether image decoding keeps up with the backbone, and why not when it does not."""
     row = throughput.iloc[0]
     ratio = float(row["pipeline / forward"])
@@ -288,7 +288,7 @@ def throughput_sentence(throughput: pd.DataFrame) -> str:
                    "towards 1; architecture B pays this cost once per image, since its features are cached.")
 
 
-def what_we_found(performance: pd.DataFrame, throughput: pd.DataFrame, curves: pd.DataFrame,
+def findings(performance: pd.DataFrame, throughput: pd.DataFrame, curves: pd.DataFrame,
                   sweeps: dict[str, str], backbones: pd.DataFrame | None, pretrained: bool, recipe: str) -> str:
     """The closing paragraph of notebook 03, built from its tables."""
     base = performance.iloc[0]
@@ -313,7 +313,7 @@ def what_we_found(performance: pd.DataFrame, throughput: pd.DataFrame, curves: p
         ratio = float(reference["train_time_s"].iloc[0] / b["train_time_s"].iloc[0])
         parts.append(f"Caching the frozen backbone's features makes architecture B's training {ratio:,.0f} times "
                      f"faster than running the backbone every epoch (that time is extrapolated from a few images).")
-    parts.append(curve_sentence(curves, float(base["val_micro_f1"])))
+    parts.append(curve_finding(curves, float(base["val_micro_f1"])))
     parts += list(sweeps.values())
     if backbones is not None and len(backbones) > 1:
         rows = backbones[backbones["parameters"].notna()]
@@ -323,5 +323,29 @@ def what_we_found(performance: pd.DataFrame, throughput: pd.DataFrame, curves: p
                      f"({METRIC_TITLES['micro_f1']} {top['val_micro_f1']:.4f}, baseline "
                      f"{base['val_micro_f1']:.4f}); frozen random features carry little information, so without "
                      "weights this comparison measures size and speed more than quality.")
-    parts.append(throughput_sentence(throughput))
+    parts.append(throughput_finding(throughput))
     return " ".join(parts)
+
+
+def settings_summary(run: Run, baseline: dict[str, float]) -> str:
+    """Notebook 03's opening: the profile's reductions, the row counts and the trivial baseline's validation scores."""
+    rows, val_rows = run.split
+    return (f"{describe_reductions(run.profile, 'cnn')}\n\n"
+            f"{len(rows)} training rows, {len(val_rows)} validation rows, {len(run.dataset.test)} test rows. "
+            f"{BASELINE_NAME}: validation micro-F1 {baseline['micro_f1']:.4f}, macro-F1 {baseline['macro_f1']:.4f}.")
+
+
+def backbone_spread_finding(compare: pd.DataFrame) -> str:
+    """Whether the compared backbones' validation micro-F1 differ by more than the seeds do."""
+    tidy = (compare.melt(id_vars=["backbone", "seed"], value_vars=["val_micro_f1"], var_name="metric")
+            .rename(columns={"backbone": "setting"}).assign(metric="micro_f1"))
+    return spread_finding(tidy, "micro_f1")
+
+
+def reference_way_finding(timing: ReferenceWayTiming, model_b: ModelOutcome) -> str:
+    """Architecture B as trained here against the reference's way (extrapolated), in two lines."""
+    backbone = f" + {timing.backbone_train_s:.0f} s of backbone training" if timing.backbone_train_s else ""
+    return (f"B as cached here: {model_b.train_time_s:.1f} s ({model_b.train_time_note})\n"
+            f"B the reference's way: {timing.epoch_s:.1f} s per epoch x {timing.epochs} epochs{backbone} = "
+            f"{timing.train_s:,.0f} s (timed on {timing.timed_images} images, extrapolated), "
+            f"{timing.train_s / model_b.train_time_s:,.0f}x slower")

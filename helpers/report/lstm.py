@@ -1,24 +1,25 @@
-"""Notebook 04's tables: stored sizes (table03), ablation results (table30-35) and their summary with
-paired bootstrap intervals (table36), the final model's design (table08) and performance (table09).
+"""Notebook 04's report: its tables, figures and generated findings, computed from the LSTM results only.
 
-Notebook 04's figures: the ablation box plots (fig08-fig12, fig14) with the sentence under each, and the
-final model's learning curves (fig30), titled by what happened (early stopping or the epoch cap).
-
-Notebook 04's closing "What we found" paragraph, generated from the computed results only.
+Tables: stored sizes (table03), ablation results (table30-35) and their summary with paired bootstrap
+intervals (table36), the final model's design (table08) and performance (table09). Figures: the ablation
+box plots (fig08-fig12, fig14) with the finding under each (`ablation_finding`), and the final model's
+learning curves (fig30), titled by what happened (early stopping or the epoch cap). `findings` is the
+closing "What we found" list.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from helpers.core.metrics import METRIC_NAMES, METRIC_TITLES, binarize, paired_bootstrap
+from helpers.core.metrics import BASELINE_NAME, METRIC_NAMES, METRIC_TITLES, binarize, paired_bootstrap
 from helpers.core.profiles import LstmSettings
 from helpers.models.lstm import ARCHITECTURES, REFERENCE_VOCAB_SIZE, CaptionLSTM
 from helpers.models.weights import MB, count_parameters, model_bytes
-from helpers.report.ablations import metric_title, plot_seed_boxes, spread_sentence
+from helpers.report.ablations import metric_title, plot_seed_boxes, spread_finding
 from helpers.report.figures import baseline_line
 from helpers.train.experiments import TIDY_COLUMNS
 from helpers.train.lstm_ablations import AblationResult
@@ -28,10 +29,20 @@ if TYPE_CHECKING:
     from helpers.run import Run
 
 
-# ---- from report/lstm_tables
 BASELINE_SETTING = "trivial baseline"  # the row / legend name of helpers.core.metrics.baseline_prediction
 REFERENCE_MB = {"standard": 4.1, "bidirectional": 5.7, "two_layers": 6.2}  # the study's stored sizes
 BOOTSTRAP_METRIC = "micro_f1"  # the study's F1, the metric of the ablation figures
+
+
+def captions_overview(standard: Any, baseline: dict[str, float]) -> str:
+    """What notebook 04 trains on (notebook 02's standard EncodedText) and what the trivial baseline scores."""
+    return "\n".join([
+        f"dictionary: {standard.vocab_size:,} entries; captions cut to {standard.max_len} tokens, "
+        f"mean length {standard.train_lengths.float().mean():.1f} tokens",
+        f"rows: {len(standard.train_ids):,} training, {len(standard.val_ids):,} validation, "
+        f"{len(standard.test_ids):,} test",
+        f"{BASELINE_NAME}: validation micro-F1 {baseline['micro_f1']:.4f}, samples-F1 {baseline['samples_f1']:.4f}",
+    ])
 
 
 def size_table(vocab_size: int) -> pd.DataFrame:
@@ -39,7 +50,8 @@ def size_table(vocab_size: int) -> pd.DataFrame:
     reference's 4,793 entries, beside the reference's figures."""
     rows = []
     for name, config in ARCHITECTURES.items():
-        mine, reference = CaptionLSTM(vocab_size, config), CaptionLSTM(REFERENCE_VOCAB_SIZE, config)
+        mine = CaptionLSTM(replace(config, vocab_size=vocab_size))
+        reference = CaptionLSTM(replace(config, vocab_size=REFERENCE_VOCAB_SIZE))
         rows.append({
             "architecture": name,
             "parameters (this dictionary)": count_parameters(mine),
@@ -121,7 +133,7 @@ def design_table(config: LstmRun, vocab_size: int) -> pd.DataFrame:
                    "a better validation micro-F1"),
         ("cut-off", f"{config.cutoff}"),
         ("text", f"variant {config.variant!r}"),
-        ("parameters", f"{count_parameters(CaptionLSTM(vocab_size, m)):,}"),
+        ("parameters", f"{count_parameters(CaptionLSTM(replace(m, vocab_size=vocab_size))):,}"),
     ]
     return pd.DataFrame(rows, columns=["component", "setting"])
 
@@ -139,7 +151,6 @@ def performance_table(final: FinalLstm, baseline: dict[str, float]) -> pd.DataFr
     return pd.DataFrame(rows).rename(columns={m: f"validation {METRIC_TITLES[m]}" for m in METRIC_NAMES})
 
 
-# ---- from report/lstm_figures
 ABLATION_PANELS = ("hamming_accuracy", "micro_f1", "train_time_s", "test_time_s")
 
 
@@ -157,13 +168,13 @@ def identical_to_baseline(result: AblationResult) -> list[str]:
             if bool(np.all(pred == result.baseline_pred[None]))]
 
 
-def ablation_sentence(result: AblationResult, differences: pd.DataFrame | None = None) -> str:
+def ablation_finding(result: AblationResult, differences: pd.DataFrame | None = None) -> str:
     """What the figure shows, generated: seed spread vs differences, bootstrap against the reference, baseline."""
     metric = BOOTSTRAP_METRIC
     differences = reference_differences(result, metric) if differences is None else differences
     others = differences[~differences["setting"].isin([result.reference, BASELINE_SETTING])]
     significant = others[others["significant"]]
-    parts = [spread_sentence(result.tidy, metric)]
+    parts = [spread_finding(result.tidy, metric)]
     if len(significant):
         listed = ", ".join(f"{row.setting!r} ({row.diff:+.4f}, 95% interval {row.low:+.4f} to {row.high:+.4f})"
                            for row in significant.itertuples())
@@ -192,7 +203,7 @@ def save_ablation(run: Run, result: AblationResult) -> tuple[plt.Figure, str]:
     run.save_table(ablation_table(result), result.ablation.table)
     fig = plot_ablation(result)
     run.save_fig(fig, result.ablation.figure)
-    return fig, ablation_sentence(result)
+    return fig, ablation_finding(result)
 
 
 def run_status(history: pd.DataFrame, best_epoch: int, max_epochs: int) -> str:
@@ -241,7 +252,6 @@ def learning_curves_title(seeds: list[int], statuses: list[str]) -> str:
     return detail
 
 
-# ---- from report/lstm_findings
 SLOWER = 1.5  # a training-time ratio above this is called out as slower
 
 
@@ -264,7 +274,7 @@ def _ablation_line(result: AblationResult, summary: pd.DataFrame) -> str:
     return text
 
 
-def learning_rate_timing(result: AblationResult, settings: LstmSettings) -> str:
+def learning_rate_timing_finding(result: AblationResult, settings: LstmSettings) -> str:
     """The training time of the largest learning rate against the reference's, read against the seed spread."""
     times, epochs = _means(result, "train_time_s"), _means(result, "best_epoch")
     largest = str(max(settings.ablation_learning_rates))
@@ -284,13 +294,13 @@ def learning_rate_timing(result: AblationResult, settings: LstmSettings) -> str:
     elif ratio < 1 / SLOWER:
         text += "It is faster by more than that spread. "
     text += ("Denormal floats are flushed to zero while training, so saturated gates at a large learning rate do "
-             "not slow the CPU's arithmetic (measured in helpers/train/lstm_runs.py); the reference run is trained "
-             "once and reused by five ablations, so its time was measured at another moment than the others', "
+             "not slow the CPU's arithmetic (helpers.train.lstm_training.flush_denormals); the reference run is "
+             "trained once and reused by five ablations, so its time was measured at another moment than the others', "
              "which on a shared machine can matter more than the setting.")
     return text
 
 
-def what_we_found(results: dict[str, AblationResult], summary: pd.DataFrame, final: FinalLstm,
+def findings(results: dict[str, AblationResult], summary: pd.DataFrame, final: FinalLstm,
                   baseline: dict[str, float], baseline_pred: np.ndarray, settings: LstmSettings,
                   full: LstmSettings) -> str:
     """Markdown list of findings; every number comes from the arguments (baseline: the trivial baseline's
@@ -315,7 +325,7 @@ def what_we_found(results: dict[str, AblationResult], summary: pd.DataFrame, fin
                      "how fast a setting learns.")
     lines += [_ablation_line(result, summary) + "." for result in results.values()]
     if "learning_rate" in results:
-        timing = learning_rate_timing(results["learning_rate"], settings)
+        timing = learning_rate_timing_finding(results["learning_rate"], settings)
         if timing:
             lines.append(timing)
     same = [f"{result.ablation.title} {setting!r}" for result in results.values()

@@ -1,8 +1,9 @@
-"""Caption-length histograms: raw words per caption (fig05, notebook 01) and tokens after cleaning
-(fig06 without stop words, fig13 with them, notebook 02), with the real train.csv's shares as markers.
+"""The caption report of notebooks 01 and 02: caption-length figures, notebook 02's tables and its findings.
 
-Tables of notebook 02 (table02 examples, table04 dictionary sizes, the encoded rows notebook 04 sees)
-and its closing "What we found" paragraph, generated from the computed values.
+Figures: raw words per caption (fig05, notebook 01) and tokens after cleaning (fig06 without stop words,
+fig13 with them, notebook 02), with the real train.csv's shares as markers. Tables of notebook 02: table02
+examples, table04 dictionary sizes, the encoded rows notebook 04 sees. `findings` is notebook 02's closing
+"What we found" paragraph, generated from the computed values.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import seaborn as sns
 import torch
 from matplotlib.ticker import MaxNLocator
 
+from helpers.core.config import RunPaths
 from helpers.core.facts import load_facts
+from helpers.core.handoff import encoded_captions_path
 from helpers.text import (
     OOV_INDEX,
     VARIANT_TITLES,
@@ -29,7 +32,6 @@ from helpers.text import (
 )
 
 
-# ---- from report/text_lengths
 def reference_caption_word_counts() -> dict[int, int]:
     """Rows by raw caption word count in the real train.csv (for fig05)."""
     return {int(k): int(v) for k, v in load_facts()["caption_word_counts"].items()}
@@ -73,7 +75,6 @@ def plot_word_count_distribution(counts: np.ndarray, title: str, xlabel: str = "
     return fig
 
 
-# ---- from report/text_tables
 # Dictionary sizes (entries including -PAD- and -OOV-) the reference study reports on the real train.csv.
 REFERENCE_DICTIONARY_SIZES = {"standard": 4793, "stopwords": 4903, "nostem": 6907}
 SIZE_COLUMN = "dictionary entries (incl. -PAD-, -OOV-)"
@@ -91,6 +92,26 @@ def preprocessing_examples(captions: Sequence[str], image_ids: Sequence[str], co
         pre = Preprocessor(config, stopwords)
         table[f"{variant}: {VARIANT_TITLES.get(variant, variant)}"] = [" ".join(pre.tokens(c)) for c in captions]
     return table
+
+
+def variants_overview(configs: Mapping[str, TextConfig], stopwords: StopWords) -> str:
+    """Where the stop words came from, then one line per variant: its title, max_len and the normalizer it uses."""
+    lines = [f"{len(stopwords.words)} stop words, from: {stopwords.source}"]
+    for variant, config in configs.items():
+        lines.append(f"{variant:10s} {VARIANT_TITLES[variant]}; max_len {config.max_len}; "
+                     f"normalizer: {Preprocessor(config, stopwords).normalizer_name}")
+    return "\n".join(lines)
+
+
+def encoded_files_overview(encoded: Mapping[str, EncodedText], paths: RunPaths) -> str:
+    """One line per variant's hand-off file to notebook 04: its path, dictionary size, tensor shapes and size."""
+    lines = []
+    for variant, enc in encoded.items():
+        path = encoded_captions_path(paths, variant)
+        lines.append(f"{path}: vocab {enc.vocab_size}, train {tuple(enc.train_tokens.shape)}, "
+                     f"val {tuple(enc.val_tokens.shape)}, test {tuple(enc.test_tokens.shape)}, "
+                     f"{path.stat().st_size / 1e6:.1f} MB")
+    return "\n".join(lines)
 
 
 def _oov_share(tokens: torch.Tensor, lengths: torch.Tensor) -> float:
@@ -165,7 +186,7 @@ def _reference_comparison(sizes: Mapping[str, int]) -> str:
     return f"Against the reference study's sizes on the real train.csv: {listed}; {verdict}."
 
 
-def what_we_found(table04: pd.DataFrame, raw_counts: np.ndarray, token_counts: Mapping[str, np.ndarray],
+def findings(table04: pd.DataFrame, raw_counts: np.ndarray, token_counts: Mapping[str, np.ndarray],
                   configs: Mapping[str, TextConfig], stopwords: StopWords) -> str:
     """Markdown paragraph closing notebook 02, every number taken from the arguments.
 

@@ -1,5 +1,6 @@
-"""The encoded captions notebook 04 trains on: one file per variant in artifacts/text/, written by notebook 02.
+"""The encoded captions notebook 04 trains on: one file per variant, written by notebook 02.
 
+The file's name is helpers.core.handoff.encoded_captions_path (artifacts/text/<variant>.pt).
 A file holds plain tensors, strings and numbers (loadable with torch.load(weights_only=True)) and a
 key (data fingerprint, split, config, stop word list, normalizer); a file with the same key is
 reused. Every read goes through helpers.core.files.read_cached: a damaged file is set aside and
@@ -17,6 +18,7 @@ import torch
 
 from helpers.core.config import RunPaths
 from helpers.core.files import atomic_path, read_cached, stable_hash
+from helpers.core.handoff import encoded_captions_path
 from helpers.text import stopwords as stopword_lists
 from helpers.text.preprocessing import TEXT_VARIANTS, Preprocessor, TextConfig, variant_config
 from helpers.text.stopwords import StopWords
@@ -67,11 +69,6 @@ class EncodedText:
         return cls(**state)
 
 
-def encoded_path(paths: RunPaths, variant: str) -> Path:
-    """artifacts/text/<variant>.pt of this run."""
-    return paths.text_cache / f"{variant}.pt"
-
-
 def encode_dataset(dataset, split: tuple[np.ndarray, np.ndarray], variant: str, config: TextConfig,
                    stopwords: StopWords | None = None, download: bool = True) -> EncodedText:
     """Tokenize every caption once, fit the dictionary on config.fit_on rows, encode train / val / test."""
@@ -108,7 +105,7 @@ def _read_encoded(path: Path) -> tuple[str | None, EncodedText]:
 
 def load_encoded(paths: RunPaths, variant: str = "standard", fingerprint: str | None = None) -> EncodedText:
     """The encoded captions notebook 02 saved; with fingerprint, also check they belong to this data."""
-    path = encoded_path(paths, variant)
+    path = encoded_captions_path(paths, variant)
     rerun = "run notebook 02_text_preprocessing first (same DATA_DIR and OUT_DIR)."
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no encoded captions for text variant {variant!r}; {rerun}")
@@ -141,7 +138,7 @@ def encode_all_variants(run: Run, variants: Sequence[str] = TEXT_VARIANTS, downl
         pre = Preprocessor(config, stopwords, download)
         key = stable_hash({"format": CACHE_FORMAT, "fingerprint": run.fingerprint, "split": split_hash,
                            "variant": variant, **{k: v for k, v in pre.describe().items() if k != "stopwords_source"}})
-        path = encoded_path(run.paths, variant)
+        path = encoded_captions_path(run.paths, variant)
         cached = None if run.fresh else read_cached(path, _read_encoded, f"encoded captions ({variant})")
         if cached is not None and cached[0] == key:
             out[variant] = cached[1]

@@ -1,14 +1,13 @@
-"""Step 1 of the reference pipeline: lower case, non-letters out, split into words.
+"""Caption -> list of tokens for one TextConfig: clean, drop stop words, normalize (reference steps 1-3).
 
-Every character that is not a letter a-z (punctuation, digits, accented letters) becomes a space,
-then the caption is split on whitespace: "man's" gives "man", "s". The other reading of "remove
-punctuation" (non-letters deleted, "t-shirt" -> "tshirt") is kept for comparison in table04.
+Cleaning (step 1, `clean_words`): every character that is not a letter a-z (punctuation, digits,
+accented letters) becomes a space, then the caption is split on whitespace: "man's" gives "man", "s".
+The other reading of "remove punctuation" (non-letters deleted, "t-shirt" -> "tshirt") is kept for
+comparison in table04. Stop words (step 2) come from helpers.text.stopwords; normalizing (step 3,
+`word_normalizer`) maps a word to its Snowball stem, its lemma (WordNet or the offline rules) or itself.
 
-Step 3: one word -> its normalized form: Snowball stem, lemma (WordNet or the offline rules) or unchanged.
-
-How captions become token ids: one TextConfig per preprocessing variant that notebook 04 compares.
-
-Caption -> list of tokens for one TextConfig: clean, drop stop words, stem / lemmatize (steps 1-3).
+The four preprocessing variants notebook 04 compares are named here once (TEXT_VARIANTS, their titles
+and short labels) with their TextConfig (`variant_config`); `Preprocessor` applies one TextConfig.
 """
 from __future__ import annotations
 
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from helpers.core.profiles import TextSettings
 
 
-# ---- from text/cleaning
 NON_LETTER_RULES = ("space", "delete")
 _NON_LETTERS = re.compile(r"[^a-z]+")
 _SPACES = re.compile(r"\s+")
@@ -40,6 +38,7 @@ def clean_words(caption: str, non_letters: str = "space") -> list[str]:
 
     non_letters="delete" removes them instead, after splitting on whitespace ("t-shirt" -> "tshirt",
     "man's" -> "mans"): the other reading of "remove punctuation", reported beside it in table04.
+    A caption without letters gives []; accented letters are non-letters ("café" -> "caf").
     """
     lowered = str(caption).lower()
     if non_letters == "space":
@@ -52,7 +51,6 @@ def raw_word_counts(captions: Iterable[str]) -> np.ndarray:
     return np.array([len(str(c).split()) for c in captions], dtype=np.int64)
 
 
-# ---- from text/normalizers
 NORMALIZERS = ("stem", "lemma", "none")
 LEMMATIZERS = ("auto", "wordnet", "rules")
 
@@ -100,7 +98,6 @@ def word_normalizer(kind: str, lemmatizer: str = "auto") -> tuple[Callable[[str]
     return lemmatize_word, "rule-based offline lemmatizer (helpers.text.lemmatizer.lemmatize_word)"
 
 
-# ---- from text/variants
 FIT_ON = ("all_train", "train_split")
 TEXT_VARIANTS = ("standard", "stopwords", "nostem", "lemma")
 VARIANT_TITLES = {
@@ -108,6 +105,9 @@ VARIANT_TITLES = {
     "stopwords": "stop words kept, Snowball stems",
     "nostem": "stop words removed, no stemming",
     "lemma": "stop words removed, lemmas instead of stems",
+}
+VARIANT_LABELS = {  # the short names an axis or a table row uses for each variant (notebook 04's fig14, table35)
+    "standard": "standard", "stopwords": "with stop words", "nostem": "no stemming", "lemma": "lemmatized",
 }
 
 
@@ -152,7 +152,6 @@ def variant_config(variant: str, settings: TextSettings | None = None, **overrid
     return replace(base, **{**per_variant[variant], **overrides})
 
 
-# ---- from text/tokenizer
 class Preprocessor:
     """Caption -> list of tokens for one TextConfig (clean, drop stop words, stem / lemmatize)."""
 
@@ -169,6 +168,9 @@ class Preprocessor:
         return out
 
     def tokens(self, caption: str) -> list[str]:
+        """Clean, then drop stop words, then normalize: a word is matched against the stop-word list lower-cased
+        and before stemming, so "ups" -> "up" stays although "up" is a stop word; a caption of stop words and
+        non-letters only gives [] (encode turns it into one -OOV- token)."""
         words = clean_words(caption, self.config.non_letters)
         if not self.config.keep_stopwords:
             stop = self.stopwords.words

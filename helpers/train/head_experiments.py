@@ -1,19 +1,17 @@
-"""Architecture B's head on cached backbone features: single runs, sweeps over settings and seeds, cut-offs.
+"""Architecture B's head on cached backbone features: single runs, sweeps over settings and seeds, backbone comparison.
 
-Every run goes through helpers.engine.fit.fit (checkpointed, resumable, reused when unchanged); the
-sweeps are cached per (setting, seed) by helpers.train.experiments.run_experiments.
-
-The backbone comparison: for each registry name, its size, its speed and architecture B's validation scores.
-
-Each candidate is loaded with the requested weights (a random initialisation, said so, where they cannot be
-loaded), its classifier removed; its features of a subset of training rows and every validation row are
-cached like the main model's, and architecture B's head is trained on them over the profile's seeds.
+Every run goes through helpers.engine.fit.fit (checkpointed, resumable, reused when unchanged; checkpoints named
+by helpers.engine.fit.checkpoint_path); the sweeps are cached per (setting, seed) by
+helpers.train.experiments.run_experiments. The backbone comparison (`compare_backbones`) loads each registry
+name with the requested weights (a random initialisation, said so, where they cannot be loaded), removes its
+classifier, caches its features of a subset of training rows and every validation row like the main model's,
+and trains architecture B's head on them over the profile's seeds, reporting its size, speed and scores.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,9 +21,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from helpers.core.files import stable_hash, write_json
+from helpers.core.files import stable_hash
 from helpers.core.metrics import scores_at_cutoff
-from helpers.engine.fit import FitResult, TrainConfig, fit
+from helpers.core.seeding import seeded
+from helpers.engine.fit import FitResult, TrainConfig, checkpoint_path, fit
 from helpers.engine.inference import measure_forward_throughput, predict_proba, run_on_images
 from helpers.models.backbones import check_backbone_name, load_backbone, resolve_weights, weights_tag
 from helpers.models.image_model import HEAD_DROPOUT, HEAD_HIDDEN, FeatureHead, feature_extractor
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
     from helpers.run import Run
 
 
-# ---- from train/cnn_head
 class FeatureBatches:
     """Re-iterable (features, targets) batches from in-memory tensors; shuffled with torch's global generator."""
 
@@ -121,12 +119,10 @@ class HeadTrainer:
         name = f"cnn_head_{stable_hash([model_config, config])}"
         if name in self._trained:
             return self._trained[name]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)
+        with seeded(config.seed):
             head = FeatureHead(self.in_dim, hidden=self.hidden, dropout=self.dropout)
         head.set_standardisation(self.train_x)
-        checkpoint = self.checkpoint_dir / f"{name}.pt"
-        write_json(checkpoint.with_suffix(".json"), {**model_config, "train_config": asdict(config)})
+        checkpoint = checkpoint_path(self.checkpoint_dir, "cnn_head", model_config, config)
         with single_thread(self.device):
             result = fit(head, FeatureBatches(self.train_x, self.train_y, self.batch_size, shuffle=True),
                          FeatureBatches(self.val_x, float_tensor(self.val_y), 4096), config, device=self.device,
@@ -166,7 +162,6 @@ class HeadTrainer:
         return pd.concat(frames, ignore_index=True)[["seed", "epoch", "val_micro_f1"]]
 
 
-# ---- from train/cnn_backbones
 def comparison_rows(train_rows: np.ndarray, max_rows: int | None, seed: int = 0) -> np.ndarray:
     """The training rows the comparison's heads learn from: all, or a seeded subset of max_rows (sorted)."""
     if max_rows is None or max_rows >= len(train_rows):
@@ -197,7 +192,8 @@ def compare_backbones(run: Run, names: Sequence[str], *, weights: str, size: int
             weights=tag, fingerprint=run.fingerprint, fresh=run.fresh)
         forward = measure_forward_throughput(extractor, size, n_images=min(len(used), 4 * batch_size),
                                              batch_size=min(batch_size, 32), device=run.device)
-        whole = nn.Sequential(extractor, FeatureHead(dim))
+        with seeded():  # counted, never trained: drawn from a fork of the caller's state, which stays as it was
+            whole = nn.Sequential(extractor, FeatureHead(dim))
         x, y = features.features, data.Y[used]
         n = len(rows)
         trainer = HeadTrainer(train_x=float_tensor(x[:n]), train_y=float_tensor(y[:n]), val_x=float_tensor(x[n:]),

@@ -1,23 +1,20 @@
-"""Every image decoded once into one uint8 tensor (cached on disk), and augmented batches drawn from it.
+"""Images as tensors for training: decoded once into a cached uint8 tensor, augmented batches, cached backbone features.
 
 Training from scratch runs many epochs over the same images; decoding and resizing each JPEG every
 epoch would cost more than the small network itself. So the images are decoded once at the training
 size into an (n, 3, size, size) uint8 array (3 bytes a pixel: 6,000 images at 64 px take 74 MB),
-cached as .npy keyed by the image set, the size and the data fingerprint, and read through
-helpers.core.files.read_cached (a damaged file is set aside and decoded again).
+cached as .npy keyed by the image set, the size and the data fingerprint. `TensorImageBatches` draws
+normalised batches from it with the standard augmentation for small images (CIFAR-style), applied to
+whole batches: a random horizontal flip, a random translation of up to 1/8 of the side (reflect padding,
+then a random crop) and a random brightness / contrast change of up to 20 %. Random numbers come from
+torch's global generator, which helpers.engine.fit.fit reseeds every epoch.
 
-Augmentation is the standard one for small images (CIFAR-style), applied to whole batches: a random
-horizontal flip, a random translation of up to 1/8 of the side (reflect padding, then a random crop)
-and a random brightness / contrast change of up to 20 %. Random numbers come from torch's global
-generator, which helpers.engine.fit.fit reseeds every epoch.
-
-Image files to tensors, frozen-backbone features computed once and cached on disk, throughput measurements.
-
-The cache holds one file per (image set, image size, backbone and weights, preprocessing, data
-fingerprint), so changing any of them is a miss and recomputes; a file whose image IDs or shape do not
-match the request is recomputed too. Files are .npz (IDs + float32 features + extraction seconds),
-written atomically and read without unpickling through helpers.core.files.read_cached, so a damaged
-file is set aside with a warning naming it and the features are computed again.
+Frozen-backbone features (`cached_features`, `FeatureSet`) are computed once and cached: one file per
+(image set, image size, backbone and weights, preprocessing, data fingerprint), so changing any of them is
+a miss and recomputes; a file whose image IDs or shape do not match the request is recomputed too. Files
+are .npz (IDs + float32 features + extraction seconds) and the decoded images .npy, written atomically and
+read without unpickling through helpers.core.files.read_cached, so a damaged file is set aside with a
+warning naming it and recomputed.
 """
 from __future__ import annotations
 
@@ -35,7 +32,6 @@ from helpers.core.files import atomic_path, read_cached
 from helpers.data.images import load_rgb_resized
 
 
-# ---- from train/image_tensors
 class _DecodedRows(Dataset):
     def __init__(self, paths: Sequence[str | Path], size: int):
         self.paths, self.size = [Path(p) for p in paths], size
@@ -172,7 +168,7 @@ def cached_features(
 ) -> FeatureSet:
     """(n, dim) backbone features for the images, read from the cache or computed once by compute() and cached.
 
-    compute runs the frozen backbone (helpers.train.image_data.run_on_images on the image files, or
+    compute runs the frozen backbone (helpers.engine.inference.run_on_images on the image files, or
     features_from_tensor on decoded images); it is only called on a cache miss.
     """
     image_ids = [str(i) for i in image_ids]
@@ -193,5 +189,3 @@ def cached_features(
             np.savez(handle, image_ids=ids, features=features, extract_s=np.float64(seconds),
                      size=np.int64(size), weights=np.asarray(weights))
     return FeatureSet(ids, features, seconds, False, path)
-
-

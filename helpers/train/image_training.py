@@ -1,40 +1,32 @@
-"""One trained image model as notebook 03 compares it and hands it on, and the choice between models.
+"""Notebook 03's image models: choosing the backbone, training architectures A and B, timing them, handing one on.
 
-Architecture A without pretrained weights: a small ResNet trained from scratch, and its frozen features for B.
-
-When no pretrained weights can be loaded (offline) and the profile allows it, freezing a random network
-would learn nothing, so the image model is trained from scratch instead, with a standard recipe for
-small images: helpers.models.backbones.ScratchResNet at the profile's scratch image size, the images
-decoded once into a uint8 tensor (helpers.train.image_data), flip / translation / brightness-contrast
-augmentation, AdamW with a one-cycle learning-rate schedule, channels_last. Training goes through
-helpers.engine.fit.fit (checkpointed, resumable, reused when unchanged).
-
-Architecture A from pretrained weights: every weight of a torchvision backbone trained on the images.
-
-Reduced size and rows where the profile says so; early stopping on a slice of the validation rows.
-
-Architecture B's final model: the frozen backbone + the head trained for the full epochs, with honest timings.
-
-Handing notebook 03's chosen image model to notebook 05: probabilities, summary, history, one weights file.
-
-The weights file (helpers.models.weights, kind "cnn_image_model") holds everything needed to
-predict from an image, with the config that rebuilds it (helpers.models.image_model.build_image_model).
-The summary lists what was written: "weights" (paths relative to the output folder), "histories"
-(names for helpers.core.handoff.load_history) and "feature_cache" (the cached backbone features of
-train.csv and test.csv, which the joint model of notebook 05 trains on).
-
-What architecture B's caching saves, and whether image decoding starves the backbone.
-
-- `reference_epoch_seconds`: one head epoch the reference's way (every image decoded and run through the
-  frozen backbone every epoch), timed on a few images and extrapolated to every training row.
-- `throughput_report`: the bare backbone on tensors already in memory against the whole extraction
-  pipeline (decode + resize + normalise + backbone), in its steady state, with the start-up apart.
+- `image_backbone` loads `IMAGE_BACKBONE` with its weights; when none can be loaded (offline) and the profile
+  allows it, freezing a random network would learn nothing, so architecture A is trained from scratch first
+  (helpers.models.backbones.ScratchResNet at the profile's scratch image size, the images decoded once into
+  a uint8 tensor by helpers.train.image_data, flip / translation / brightness-contrast augmentation, AdamW
+  with a one-cycle schedule, channels_last) and B's backbone is that network, frozen. The returned
+  `BackboneChoice` is what every later step reads, so the notebook never branches on it.
+- `frozen_features`: B's input, the frozen backbone's features of every image, computed once and cached.
+- `architecture_b`: the head trained for the full epochs on those features, with honest timings;
+  `architecture_a`: the from-scratch model, or every weight of the pretrained backbone fine-tuned
+  (reduced size and rows where the profile says so; early stopping on a slice of the validation rows).
+- Every training run goes through helpers.engine.fit.fit (checkpointed, resumable, reused when unchanged);
+  each model is described by a helpers.models.image_model.ImageModelConfig.
+- Benchmark measurements: `reference_way_timing` times one head epoch the reference's way (every image decoded
+  and run through the frozen backbone every epoch, through fit) on a few images, extrapolated to every row;
+  `throughput_report` compares the bare backbone with the whole extraction pipeline (engine.inference's
+  measurements).
+- `save_outcome` hands the chosen model to notebook 05: probabilities, summary, history and one weights file
+  (helpers.models.weights, kind "cnn_image_model") whose config is the model's `ImageModelConfig.to_state()`.
+  The summary lists what was written: "weights" (paths relative to the output folder), "histories"
+  (names for helpers.core.handoff.load_history) and "feature_cache" (the cached backbone features of
+  train.csv and test.csv, which the joint model of notebook 05 trains on).
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,12 +36,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from helpers.core.files import stable_hash, write_json
+from helpers.core.files import stable_hash
 from helpers.core.handoff import save_history, save_probabilities, save_summary
 from helpers.core.metrics import scores_at_cutoff
 from helpers.core.profiles import CnnSettings
+from helpers.core.seeding import seeded
 from helpers.engine.device import choose_precision, configure_device
-from helpers.engine.fit import FitResult, TrainConfig, fit
+from helpers.engine.fit import FitResult, TrainConfig, checkpoint_path, fit
 from helpers.engine.inference import (
     features_from_tensor,
     image_loader,
@@ -58,15 +51,25 @@ from helpers.engine.inference import (
     predict_proba,
     run_on_images,
 )
-from helpers.models.backbones import SCRATCH_NAME, ScratchResNet
+from helpers.models.backbones import (
+    SCRATCH_NAME,
+    check_backbone_name,
+    feature_dim,
+    load_backbone,
+    resolve_weights,
+    weights_tag,
+)
 from helpers.models.image_model import (
     REFERENCE_MEAN,
     REFERENCE_STD,
     FeatureHead,
     FrozenBackbone,
+    ImageModelConfig,
+    build_feature_extractor,
     build_finetuned,
+    build_image_model,
+    check_preprocessing,
     feature_extractor,
-    normalisation,
 )
 from helpers.models.weights import model_bytes, save_weights
 from helpers.train.head_experiments import HeadTrainer
@@ -76,35 +79,53 @@ if TYPE_CHECKING:
     from helpers.run import Run
 
 
-# ---- from train/cnn_outcome
 @dataclass
 class ModelOutcome:
     """One trained image model, ready to compare and hand to notebook 05."""
 
     name: str  # e.g. "A: fine-tuned resnet34"
-    arch: str  # "A" or "B"
     model: nn.Module  # what predicts from images (B: frozen backbone + head)
     fit: FitResult
     val_probs: np.ndarray
     test_probs: np.ndarray
     train_time_s: float
     test_time_s: float
-    pretrained: bool
-    config: dict[str, Any]  # rebuilds the model (helpers.models.image_model.build_image_model) + train_config
+    config: ImageModelConfig  # rebuilds the model (helpers.models.image_model.build_image_model)
+    train_config: TrainConfig
+    batch_size: int
+    train_rows: int | None = None  # rows it learnt from; None: every training row
+    key: str = ""  # hash of the model config, the run facts and the training config: names its cached features
+    feature_cache: tuple[str, ...] = ()  # B: the cached feature files it trained on
     train_time_note: str = ""
 
     @property
+    def arch(self) -> str:
+        return self.config.arch
+
+    @property
+    def pretrained(self) -> bool:
+        return self.config.pretrained
+
+    @property
+    def trained_from_scratch(self) -> bool:
+        return self.config.trained_from_scratch
+
+    @property
     def cutoff(self) -> float:
-        return float(self.config["train_config"]["cutoff"])
+        return float(self.train_config.cutoff)
+
+    @property
+    def feature_dim(self) -> int | None:
+        """Architecture B: the size of the backbone features its head reads; A: None."""
+        return int(self.model.head.mean.numel()) if self.arch == "B" else None
 
     @property
     def size_bytes(self) -> int:
         """Bytes of every tensor needed to predict from an image (parameters and buffers) at float32."""
         return model_bytes(self.model)
 
-    @property
-    def trained_from_scratch(self) -> bool:
-        return bool(self.config.get("trained_from_scratch", False))
+    def summary_line(self) -> str:
+        return f"{self.name}, best epoch {self.fit.best_epoch}, {self.train_time_s:.1f} s ({self.train_time_note})"
 
 
 def choose_by_validation(outcomes: Sequence[ModelOutcome], val_y: np.ndarray) -> ModelOutcome:
@@ -112,7 +133,14 @@ def choose_by_validation(outcomes: Sequence[ModelOutcome], val_y: np.ndarray) ->
     return max(outcomes, key=lambda o: scores_at_cutoff(val_y, o.val_probs, o.cutoff)["micro_f1"])
 
 
-# ---- from train/cnn_scratch
+def _trained(prefix: str, directory: Path, config: ImageModelConfig, facts: dict[str, Any],
+             train_config: TrainConfig) -> tuple[Path, str, str]:
+    """(checkpoint path, fit key, outcome key) of a training run: its model config plus the run facts."""
+    mapping = {**config.to_state(), **facts}
+    return (checkpoint_path(directory, prefix, mapping, train_config), stable_hash(mapping),
+            stable_hash([mapping, train_config]))
+
+
 SCRATCH_MODEL_NAME = "A: small ResNet trained from scratch"
 
 
@@ -165,24 +193,20 @@ def _batches(images: torch.Tensor, targets: np.ndarray | None, batch_size: int, 
 
 def train_from_scratch(run: Run, recipe: ScratchRecipe, images: DecodedImages, *, cutoff: float = 0.5,
                        loss: str = "bce") -> ModelOutcome:
-    """Architecture A from a random initialisation: every weight trained on every training row."""
+    """Architecture A from a random initialisation (seeded with the run's seed): every weight trained on every
+    training row."""
     data, (train_rows, val_rows) = run.dataset, run.split
     configure_device(run.device)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(run.seed)
-        model = ScratchResNet(recipe.widths).to(memory_format=torch.channels_last)
+    model_config = ImageModelConfig(arch="A", backbone=SCRATCH_NAME, widths=recipe.widths, pretrained=False,
+                                    trained_from_scratch=True, image_size=recipe.image_size, augment=True)
+    model = build_image_model(model_config, seed=run.seed).to(memory_format=torch.channels_last)
     config = TrainConfig(epochs=recipe.epochs, lr=recipe.lr, optimizer="adamw", weight_decay=recipe.weight_decay,
                          cutoff=cutoff, seed=run.seed, schedule="onecycle", loss=loss)
-    model_config: dict[str, Any] = {
-        "arch": "A", "backbone": SCRATCH_NAME, "widths": list(recipe.widths), "pretrained": False,
-        "trained_from_scratch": True, "image_size": recipe.image_size, "augment": True,
-        "batch_size": recipe.batch_size, "train_rows": len(train_rows), "fingerprint": run.fingerprint,
-        "preprocessing": "reference"}
-    checkpoint = run.paths.checkpoints / f"cnn_scratch_{stable_hash([model_config, config])}.pt"
-    write_json(checkpoint.with_suffix(".json"), {**model_config, "train_config": asdict(config)})
+    facts = {"batch_size": recipe.batch_size, "train_rows": len(train_rows), "fingerprint": run.fingerprint}
+    checkpoint, fit_key, key = _trained("cnn_scratch", run.paths.checkpoints, model_config, facts, config)
     result = fit(model, _batches(images.train[train_rows], data.Y[train_rows], recipe.batch_size, train=True),
                  _batches(images.train[val_rows], data.Y[val_rows], 512), config, device=run.device,
-                 checkpoint=checkpoint, key=stable_hash(model_config), fresh=run.fresh,
+                 checkpoint=checkpoint, key=fit_key, fresh=run.fresh,
                  desc="architecture A (from scratch)", log_every=max(recipe.epochs // 4, 1))
     result.extra["checkpoint"] = str(checkpoint)
     val_probs = predict_proba(model, _batches(images.train[val_rows], data.Y[val_rows], 512), run.device)
@@ -190,9 +214,9 @@ def train_from_scratch(run: Run, recipe: ScratchRecipe, images: DecodedImages, *
     test_probs = predict_proba(model, _batches(images.test, None, 512), run.device)
     test_s = time.perf_counter() - start
     return ModelOutcome(
-        name=SCRATCH_MODEL_NAME, arch="A", model=model, fit=result, val_probs=val_probs, test_probs=test_probs,
-        train_time_s=images.decode_s + result.train_time_s, test_time_s=test_s, pretrained=False,
-        config={**model_config, "train_config": asdict(config)},
+        name=SCRATCH_MODEL_NAME, model=model, fit=result, val_probs=val_probs, test_probs=test_probs,
+        train_time_s=images.decode_s + result.train_time_s, test_time_s=test_s, config=model_config,
+        train_config=config, batch_size=recipe.batch_size, train_rows=len(train_rows), key=key,
         train_time_note=f"trained from scratch: {len(train_rows)} rows x {len(result.history)} epochs at "
                         f"{recipe.image_size} px (+ {images.decode_s:.1f} s decoding every image once)",
     )
@@ -200,7 +224,7 @@ def train_from_scratch(run: Run, recipe: ScratchRecipe, images: DecodedImages, *
 
 def scratch_extractor(outcome: ModelOutcome) -> nn.Module:
     """The from-scratch network of `outcome`, frozen, with its classifier removed (architecture B's backbone)."""
-    extractor = feature_extractor(ScratchResNet(outcome.config["widths"]))
+    extractor = build_feature_extractor(outcome.config)
     extractor.load_state_dict({k: v for k, v in outcome.model.state_dict().items() if not k.startswith("fc.")})
     return extractor
 
@@ -210,7 +234,7 @@ def scratch_features(run: Run, outcome: ModelOutcome, extractor: nn.Module,
     """Architecture B's input without pretrained weights: the frozen from-scratch network on every image once."""
     data = run.dataset
     common = dict(dim=outcome.model.fc.in_features, cache_dir=run.paths.feature_cache,
-                  size=outcome.config["image_size"], weights=f"{SCRATCH_NAME}_{stable_hash(outcome.config)}",
+                  size=outcome.config.image_size, weights=f"{SCRATCH_NAME}_{outcome.key}",
                   fingerprint=run.fingerprint, fresh=run.fresh)
     train = cached_features(lambda: features_from_tensor(extractor, _batches(images.train, None, 512),
                                                          device=run.device),
@@ -221,7 +245,6 @@ def scratch_features(run: Run, outcome: ModelOutcome, extractor: nn.Module,
     return train, test
 
 
-# ---- from train/cnn_finetune
 def finetune_rows(train_rows: np.ndarray, max_rows: int | None, seed: int) -> np.ndarray:
     """The training rows architecture A uses: all, or a seeded random subset of max_rows (sorted)."""
     if max_rows is None or max_rows >= len(train_rows):
@@ -237,15 +260,15 @@ def _sigmoid(logits: np.ndarray) -> np.ndarray:
 def train_finetuned(run: Run, settings: CnnSettings, backbone: nn.Module, *, backbone_name: str, pretrained: bool,
                     lr: float, augment: bool, cutoff: float = 0.5, preprocessing: str = "reference",
                     loss: str = "bce") -> ModelOutcome:
-    """Architecture A: every weight of `backbone` (its classifier replaced by an 18-way layer) trained from images
-    at settings.finetune_image_size. Early stopping looks at the first settings.finetune_val_rows validation rows
-    (all when None); the returned validation probabilities cover every validation row."""
+    """Architecture A: every weight of `backbone` (its classifier replaced by an 18-way layer, drawn with the run's
+    seed) trained from images at settings.finetune_image_size. Early stopping looks at the first
+    settings.finetune_val_rows validation rows (all when None); the returned validation probabilities cover every
+    validation row."""
     data, (train_rows, val_rows) = run.dataset, run.split
     rows = finetune_rows(train_rows, settings.finetune_max_rows, run.seed)
     check_rows = val_rows if settings.finetune_val_rows is None else val_rows[:settings.finetune_val_rows]
     configure_device(run.device)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(run.seed)
+    with seeded(run.seed):
         model = build_finetuned(backbone)
     if torch.device(run.device).type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -253,33 +276,31 @@ def train_finetuned(run: Run, settings: CnnSettings, backbone: nn.Module, *, bac
     size = settings.finetune_image_size
     config = TrainConfig(epochs=settings.finetune_epochs, lr=lr, optimizer="adam", cutoff=cutoff, seed=run.seed,
                          loss=loss)
-    model_config = {"arch": "A", "backbone": backbone_name, "pretrained": pretrained, "trained_from_scratch": False,
-                    "image_size": size, "augment": augment, "preprocessing": preprocessing, "train_rows": len(rows),
-                    "rows_hash": stable_hash(rows.tolist()), "early_stopping_val_rows": len(check_rows),
-                    "batch_size": settings.batch_size, "fingerprint": run.fingerprint}
-    checkpoint = run.paths.checkpoints / f"cnn_finetune_{stable_hash([model_config, config])}.pt"
-    write_json(checkpoint.with_suffix(".json"), {**model_config, "train_config": asdict(config)})
+    model_config = ImageModelConfig(arch="A", backbone=backbone_name, pretrained=pretrained, image_size=size,
+                                    augment=augment, preprocessing=preprocessing)
+    facts = {"train_rows": len(rows), "rows_hash": stable_hash(rows.tolist()),
+             "early_stopping_val_rows": len(check_rows), "batch_size": settings.batch_size,
+             "fingerprint": run.fingerprint}
+    checkpoint, fit_key, key = _trained("cnn_finetune", run.paths.checkpoints, model_config, facts, config)
     loader = dict(batch_size=settings.batch_size, num_workers=settings.num_workers, device=run.device,
                   preprocessing=preprocessing)
     result = fit(model, image_loader(paths[rows], size, data.Y[rows], augment=augment, shuffle=True, reused=True,
                                      **loader),
                  image_loader(paths[check_rows], size, data.Y[check_rows], reused=True, **loader), config,
-                 device=run.device, checkpoint=checkpoint, key=stable_hash(model_config), fresh=run.fresh,
-                 desc="architecture A")
+                 device=run.device, checkpoint=checkpoint, key=fit_key, fresh=run.fresh, desc="architecture A")
     result.extra["checkpoint"] = str(checkpoint)
     val_probs = _sigmoid(run_on_images(model, paths[val_rows], size, desc="A validation", **loader))
     start = time.perf_counter()
     test_probs = _sigmoid(run_on_images(model, data.test_image_paths(), size, desc="A test", **loader))
     test_time = time.perf_counter() - start
     return ModelOutcome(
-        name=f"A: fine-tuned {backbone_name}", arch="A", model=model, fit=result, val_probs=val_probs,
-        test_probs=test_probs, train_time_s=result.train_time_s, test_time_s=test_time, pretrained=pretrained,
-        config={**model_config, "train_config": asdict(config)},
+        name=f"A: fine-tuned {backbone_name}", model=model, fit=result, val_probs=val_probs, test_probs=test_probs,
+        train_time_s=result.train_time_s, test_time_s=test_time, config=model_config, train_config=config,
+        batch_size=settings.batch_size, train_rows=len(rows), key=key,
         train_time_note=f"{len(rows)} rows x {len(result.history)} epochs at {size} px",
     )
 
 
-# ---- from train/cnn_frozen
 def backbone_features(run: Run, extractor: nn.Module, *, dim: int, tag: str, size: int, settings: CnnSettings,
                       preprocessing: str = "reference") -> tuple[FeatureSet, FeatureSet]:
     """Frozen-backbone features of every train.csv and test.csv image: computed once, then read from the cache."""
@@ -296,27 +317,29 @@ def backbone_features(run: Run, extractor: nn.Module, *, dim: int, tag: str, siz
 
 
 def finish_frozen(trainer: HeadTrainer, config: TrainConfig, extractor: nn.Module, train_features: FeatureSet,
-                  test_features: FeatureSet, *, backbone_config: dict[str, Any], name: str,
+                  test_features: FeatureSet, *, model_config: ImageModelConfig, name: str,
                   backbone_train_s: float = 0.0) -> ModelOutcome:
     """The head trained with `config` (best validation epoch) on the frozen extractor's features.
 
     Training time = training the backbone (backbone_train_s: when it was trained from scratch here, as
     architecture A; 0 for pretrained weights) + extracting the train.csv features + optimising the head;
-    testing time = extracting the test features + running the head. backbone_config: backbone, pretrained,
-    image_size, preprocessing (and widths for the from-scratch network), stored so that the model can be rebuilt.
+    testing time = extracting the test features + running the head. model_config describes the whole
+    architecture B model (its head must be the trainer's).
     """
+    if model_config.arch != "B" or (model_config.head_hidden, model_config.head_dropout) != (trainer.hidden,
+                                                                                           trainer.dropout):
+        raise ValueError(f"architecture B's config must describe the trainer's head, not {model_config}")
     head, result = trainer.train(config, desc="architecture B head")
     start = time.perf_counter()
     test_probs = trainer.predict(head, "test")
     head_test_s = time.perf_counter() - start
-    config_dict = {**trainer.model_config(), **backbone_config, "train_config": asdict(config),
-                   "feature_cache": [train_features.path.name, test_features.path.name]}
     return ModelOutcome(
-        name=name, arch="B", model=FrozenBackbone(extractor, head), fit=result,
+        name=name, model=FrozenBackbone(extractor, head), fit=result,
         val_probs=trainer.predict(head, "val"), test_probs=test_probs,
         train_time_s=backbone_train_s + train_features.extract_s + result.train_time_s,
-        test_time_s=test_features.extract_s + head_test_s, pretrained=bool(backbone_config["pretrained"]),
-        config=config_dict,
+        test_time_s=test_features.extract_s + head_test_s, config=model_config, train_config=config,
+        batch_size=trainer.batch_size, key=stable_hash([trainer.model_config(), config]),
+        feature_cache=(train_features.path.name, test_features.path.name),
         train_time_note=(f"backbone trained from scratch (architecture A) {backbone_train_s:.1f} s + "
                          if backbone_train_s else "")
         + f"feature extraction {train_features.extract_s:.1f} s (every train.csv image, once) "
@@ -324,28 +347,108 @@ def finish_frozen(trainer: HeadTrainer, config: TrainConfig, extractor: nn.Modul
     )
 
 
-# ---- from train/cnn_handoff
+@dataclass
+class BackboneChoice:
+    """Architecture B's backbone as notebook 03 settled it: pretrained `IMAGE_BACKBONE`, or (without weights) the
+    network architecture A trained from scratch. Every later step reads it instead of branching."""
+
+    name: str  # B's backbone: the registry name, or SCRATCH_NAME
+    weights: str  # the weights asked for (IMAGE_WEIGHTS)
+    extractor: nn.Module  # frozen, classifier removed
+    feature_dim: int
+    image_size: int
+    preprocessing: str  # what B's features use ("reference" for the from-scratch network)
+    pretrained: bool
+    feature_tag: str  # names the backbone and its weights in the feature cache
+    recipe: ScratchRecipe
+    description: str  # what was chosen, in one or two lines
+    model_a: ModelOutcome | None = None  # the from-scratch architecture A, when there were no weights
+    images: DecodedImages | None = None  # its decoded images
+
+    @property
+    def from_scratch(self) -> bool:
+        return self.model_a is not None
+
+    @property
+    def backbone_train_s(self) -> float:
+        """Seconds spent training B's backbone here (architecture A from scratch); 0 for pretrained weights."""
+        return self.model_a.train_time_s if self.model_a is not None else 0.0
+
+    def model_config(self, head_hidden: Sequence[int], head_dropout: float) -> ImageModelConfig:
+        """Architecture B's config on this backbone with the given head."""
+        return ImageModelConfig(arch="B", backbone=self.name, image_size=self.image_size,
+                                widths=self.model_a.config.widths if self.model_a is not None else (),
+                                pretrained=self.pretrained, trained_from_scratch=self.from_scratch,
+                                preprocessing=self.preprocessing, head_hidden=tuple(head_hidden),
+                                head_dropout=head_dropout)
+
+
+def image_backbone(run: Run, name: str, weights: str, preprocessing: str, *, cutoff: float = 0.5) -> BackboneChoice:
+    """Load `name` with `weights`; without them (offline, or weights "none") train architecture A from scratch and
+    use its network, frozen, as B's backbone (the full profile stops instead when the weights are missing)."""
+    check_backbone_name(name)
+    check_preprocessing(preprocessing)
+    cnn = run.profile.cnn
+    backbone, pretrained = load_backbone(name, weights, require_pretrained=cnn.require_pretrained)
+    recipe = ScratchRecipe.from_settings(cnn)
+    if pretrained:
+        enum = resolve_weights(name, weights)
+        dim = feature_dim(backbone)
+        return BackboneChoice(name, weights, feature_extractor(backbone), dim, cnn.image_size, preprocessing, True,
+                              weights_tag(name, enum, pretrained), recipe,
+                              f"backbone: {name}, weights {enum.name}, preprocessing {preprocessing}")
+    images = decoded_images(run, recipe.image_size, cnn.num_workers)
+    model_a = train_from_scratch(run, recipe, images, cutoff=cutoff)
+    description = (f"{name} without pretrained weights: the image model is trained from scratch instead "
+                   f"(pretrained_weights=False): {recipe.describe()}\n"
+                   f"A (from scratch): best epoch {model_a.fit.best_epoch}, {model_a.train_time_s:.1f} s "
+                   f"({model_a.train_time_note})")
+    return BackboneChoice(SCRATCH_NAME, weights, scratch_extractor(model_a), model_a.model.fc.in_features,
+                          recipe.image_size, "reference", False, f"{SCRATCH_NAME}_{model_a.key}", recipe, description,
+                          model_a=model_a, images=images)
+
+
+def frozen_features(run: Run, choice: BackboneChoice) -> tuple[FeatureSet, FeatureSet]:
+    """B's input: the chosen backbone's features of every train.csv and test.csv image (cached)."""
+    if choice.model_a is not None and choice.images is not None:
+        return scratch_features(run, choice.model_a, choice.extractor, choice.images)
+    return backbone_features(run, choice.extractor, dim=choice.feature_dim, tag=choice.feature_tag,
+                             size=choice.image_size, settings=run.profile.cnn, preprocessing=choice.preprocessing)
+
+
+def architecture_b(run: Run, choice: BackboneChoice, trainer: HeadTrainer, features: tuple[FeatureSet, FeatureSet],
+                   head_config: TrainConfig) -> ModelOutcome:
+    """Architecture B's final model: the head trained with head_config at the run's seed on the chosen backbone."""
+    return finish_frozen(trainer, replace(head_config, seed=run.seed), choice.extractor, *features,
+                         model_config=choice.model_config(trainer.hidden, trainer.dropout),
+                         name=f"B: frozen {choice.name} + 3 FC", backbone_train_s=choice.backbone_train_s)
+
+
+def architecture_a(run: Run, choice: BackboneChoice, *, lr: float, augment: bool, cutoff: float = 0.5,
+                   preprocessing: str = "reference") -> ModelOutcome:
+    """Architecture A: the from-scratch model when there were no weights, else the backbone (loaded afresh with its
+    weights) fine-tuned with every weight trained."""
+    if choice.model_a is not None:
+        return choice.model_a
+    cnn = run.profile.cnn
+    backbone, pretrained = load_backbone(choice.name, choice.weights, require_pretrained=cnn.require_pretrained)
+    return train_finetuned(run, cnn, backbone, backbone_name=choice.name, pretrained=pretrained, lr=lr,
+                           augment=augment, cutoff=cutoff, preprocessing=preprocessing)
+
+
 WEIGHTS_KIND = "cnn_image_model"
 HISTORY_NAME = "cnn"
 
 
-def weights_config(outcome: ModelOutcome) -> dict[str, Any]:
-    """The outcome's config plus what a predictor needs to rebuild and feed it (registry name, widths, mean/std)."""
-    config = dict(outcome.config)
-    mean, std = normalisation(config.get("preprocessing", "reference"))
-    config.update({"backbone_name": config["backbone"], "mean": list(mean), "std": list(std),
-                   "backbone_config": {"widths": config["widths"]} if "widths" in config else {}})
-    return config
-
-
 def save_outcome(run: Run, outcome: ModelOutcome, val_y: np.ndarray, features: tuple[FeatureSet, FeatureSet],
                  extra: dict[str, Any] | None = None) -> Path:
-    """Write the chosen model's hand-off; returns the weights file's path."""
+    """Write the chosen model's hand-off; returns the weights file's path. The weights file's config is
+    `outcome.config.to_state()` (read back with ImageModelConfig.from_state)."""
     train_rows, val_rows = run.split
     data = run.dataset
     weights_path = run.paths.checkpoints / f"cnn_final_{outcome.arch}.pt"
-    config = weights_config(outcome)
-    save_weights(weights_path, kind=WEIGHTS_KIND, config=config, state_dict=outcome.model.state_dict())
+    save_weights(weights_path, kind=WEIGHTS_KIND, config=outcome.config.to_state(),
+                 state_dict=outcome.model.state_dict())
     save_probabilities(run.paths, "cnn", "val", data.train["ImageID"].to_numpy()[val_rows], outcome.val_probs)
     save_probabilities(run.paths, "cnn", "test", data.test["ImageID"].to_numpy(), outcome.test_probs)
     save_history(run.paths, HISTORY_NAME, outcome.fit.history, outcome.fit.best_epoch)
@@ -356,50 +459,77 @@ def save_outcome(run: Run, outcome: ModelOutcome, val_y: np.ndarray, features: t
         "test_time_s": outcome.test_time_s, "size_bytes": outcome.size_bytes,
         "weights": [str(weights_path.relative_to(run.paths.out_dir))], "histories": [HISTORY_NAME],
         "feature_cache": [features[0].path.name, features[1].path.name],
-        "config": config, "cutoff": outcome.cutoff, "best_epoch": outcome.fit.best_epoch,
+        "config": outcome.config.to_state(), "train_config": asdict(outcome.train_config),
+        "batch_size": outcome.batch_size, "train_rows": outcome.train_rows,
+        "cutoff": outcome.cutoff, "best_epoch": outcome.fit.best_epoch,
         "val_metrics": scores_at_cutoff(val_y, outcome.val_probs, outcome.cutoff), **(extra or {}),
     })
     return weights_path
 
 
-# ---- from train/cnn_timing
 def reference_epoch_seconds(extractor: nn.Module, feature_dim: int, paths: Sequence[str | Path],
                             targets: np.ndarray, size: int, *, total_rows: int, batch_size: int = 64,
                             num_workers: int = 0, device: torch.device | str = "cpu", seed: int = 0,
                             preprocessing: str = "reference") -> float:
-    """Seconds one training epoch over total_rows images takes the reference's way: decoding every image
-    and running the frozen backbone every epoch, then a head step. Timed on `paths`, extrapolated."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = FrozenBackbone(extractor, FeatureHead(feature_dim)).to(device)
-        optimizer = torch.optim.Adam(model.head.parameters(), lr=1e-3)
-        loss_fn = nn.BCEWithLogitsLoss()
-        model.train()
-        loader = image_loader(paths, size, targets, batch_size=batch_size, num_workers=num_workers, shuffle=True,
-                              device=device, preprocessing=preprocessing)
-        start = time.perf_counter()
-        for images, y in loader:
-            loss = loss_fn(model(images.to(device)), y.to(device))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        seconds = time.perf_counter() - start
-    return seconds * total_rows / max(len(paths), 1)
+    """Benchmark measurement: seconds one training epoch over total_rows images takes the reference's way
+    (decoding every image and running the frozen backbone every epoch, then a head step: one epoch of
+    helpers.engine.fit.fit on FrozenBackbone + a head drawn with `seed`). Timed on `paths`, extrapolated."""
+    with seeded(seed):
+        model = FrozenBackbone(extractor, FeatureHead(feature_dim))
+    loader = image_loader(paths, size, targets, batch_size=batch_size, num_workers=num_workers, shuffle=True,
+                          device=device, preprocessing=preprocessing)
+    result = fit(model, loader, None, TrainConfig(epochs=1, seed=seed), device=device,
+                 desc="reference-way epoch (timing)")
+    return result.train_time_s * total_rows / max(len(paths), 1)
 
 
-def throughput_report(run: Run, extractor: nn.Module, settings: CnnSettings, size: int, *, backbone_name: str,
-                      preprocessing: str = "reference") -> pd.DataFrame:
-    """One row: bare forward img/s, extraction pipeline img/s (steady state), its start-up seconds, the ratio."""
+@dataclass(frozen=True)
+class ReferenceWayTiming:
+    """Architecture B trained the reference's way (backbone every epoch), extrapolated from one timed epoch."""
+
+    epoch_s: float  # one epoch over every training row
+    epochs: int
+    backbone_train_s: float  # the from-scratch backbone must be trained first that way too
+    timed_images: int
+
+    @property
+    def train_s(self) -> float:
+        return self.epoch_s * self.epochs + self.backbone_train_s
+
+    @property
+    def note(self) -> str:
+        return (f"{self.epoch_s:.1f} s per epoch x {self.epochs} epochs, extrapolated"
+                + (f", + {self.backbone_train_s:.0f} s of backbone training" if self.backbone_train_s else ""))
+
+
+def reference_way_timing(run: Run, choice: BackboneChoice) -> ReferenceWayTiming:
+    """Benchmark measurement: one head epoch the reference's way on the profile's first reference_timing_rows
+    training images, extrapolated to every training row and the profile's head epochs."""
+    cnn, data, train_rows = run.profile.cnn, run.dataset, run.split[0]
+    paths = data.train_image_paths()
+    timing_rows = train_rows[: cnn.reference_timing_rows]
+    epoch_s = reference_epoch_seconds(choice.extractor, choice.feature_dim, [paths[i] for i in timing_rows],
+                                      data.Y[timing_rows], choice.image_size, total_rows=len(train_rows),
+                                      batch_size=cnn.batch_size, num_workers=cnn.num_workers, device=run.device,
+                                      seed=run.seed, preprocessing=choice.preprocessing)
+    return ReferenceWayTiming(epoch_s, cnn.head_epochs, choice.backbone_train_s, len(timing_rows))
+
+
+def throughput_report(run: Run, choice: BackboneChoice) -> pd.DataFrame:
+    """Benchmark measurement, one row: bare forward img/s, extraction pipeline img/s (steady state), its start-up
+    seconds, the ratio (helpers.engine.inference's measurements of the chosen backbone)."""
+    settings = run.profile.cnn
     precision = choose_precision(run.device)
     paths = run.dataset.train_image_paths()[: settings.throughput_images]
     batch = min(settings.batch_size, len(paths))
-    forward = measure_forward_throughput(extractor, size, n_images=len(paths), batch_size=batch,
+    forward = measure_forward_throughput(choice.extractor, choice.image_size, n_images=len(paths), batch_size=batch,
                                          device=run.device, precision=precision)
-    pipeline = measure_feature_throughput(extractor, paths, size, batch_size=batch,
+    pipeline = measure_feature_throughput(choice.extractor, paths, choice.image_size, batch_size=batch,
                                           num_workers=settings.num_workers, device=run.device, precision=precision,
-                                          preprocessing=preprocessing)
+                                          preprocessing=choice.preprocessing)
     return pd.DataFrame([{
-        "backbone": backbone_name, "image size (px)": size, "images": len(paths), "precision": precision.label,
-        "DataLoader workers": settings.num_workers, "CPU threads": torch.get_num_threads(),
-        "bare forward (img/s)": forward, "extraction pipeline (img/s)": pipeline["images_per_s"],
-        "pipeline start-up (s)": pipeline["startup_s"], "pipeline / forward": pipeline["images_per_s"] / forward}])
+        "backbone": choice.name, "image size (px)": choice.image_size, "images": len(paths),
+        "precision": precision.label, "DataLoader workers": settings.num_workers,
+        "CPU threads": torch.get_num_threads(), "bare forward (img/s)": forward,
+        "extraction pipeline (img/s)": pipeline["images_per_s"], "pipeline start-up (s)": pipeline["startup_s"],
+        "pipeline / forward": pipeline["images_per_s"] / forward}])

@@ -170,13 +170,13 @@ def train_joint(run: Run, data: JointData, fusion: str, width: int, encoder: tup
     encoder_key = stable_hash({k: float(v.float().sum()) for k, v in encoder_file.state_dict.items()})
     result = fit(model, JointBatches(data.train, batch_size, shuffle=True), JointBatches(data.val, 512),
                  train_config, device=run.device, checkpoint=run.paths.checkpoints / f"{name}_checkpoint.pt",
-                 key=stable_hash([data.key, asdict(config), encoder_path.name, encoder_key]), fresh=run.fresh,
+                 key=stable_hash([data.key, config.to_state(), encoder_path.name, encoder_key]), fresh=run.fresh,
                  desc=source_name(fusion))
     val_probs = predict_proba(model, JointBatches(data.val, 512), run.device)
     start = time.perf_counter()
     test_probs = predict_proba(model, JointBatches(data.test, 512), run.device)
     test_s = time.perf_counter() - start
-    weights_path = save_weights(run.paths.checkpoints / f"{name}.pt", kind=WEIGHTS_KIND, config=asdict(config),
+    weights_path = save_weights(run.paths.checkpoints / f"{name}.pt", kind=WEIGHTS_KIND, config=config.to_state(),
                                 state_dict=model.state_dict(),
                                 extra={"train_config": asdict(train_config), "best_epoch": result.best_epoch,
                                        "caption_branch_from": encoder_path.name})
@@ -188,7 +188,7 @@ def train_joint(run: Run, data: JointData, fusion: str, width: int, encoder: tup
     except ValueError:
         listed = weights_path
     summary = {"model": source_name(fusion), "train_time_s": result.train_time_s, "test_time_s": test_s,
-               "size_bytes": model_bytes(model), "weights": [str(listed)], "config": asdict(config),
+               "size_bytes": model_bytes(model), "weights": [str(listed)], "config": config.to_state(),
                "train_config": asdict(train_config), "best_epoch": result.best_epoch, "histories": [name],
                "caption_branch_from": encoder_path.name, "status": result.status}
     save_summary(run.paths, name, summary)

@@ -19,15 +19,12 @@ from helpers.core.files import atomic_path, read_cached, stable_hash
 from helpers.core.metrics import binarize, scores_at_cutoff
 from helpers.core.profiles import LstmSettings
 from helpers.models.lstm import ARCHITECTURES
+from helpers.text.preprocessing import VARIANT_LABELS
 from helpers.train.experiments import result_path, run_experiments
 from helpers.train.lstm_training import LstmRun, predict, reference_run, train_lstm, trivial_baseline
 
 if TYPE_CHECKING:
     from helpers.run import Run
-
-VARIANT_TITLES = {"standard": "standard", "stopwords": "with stop words", "nostem": "no stemming",
-                  "lemma": "lemmatized"}
-
 
 @dataclass(frozen=True)
 class Ablation:
@@ -73,7 +70,7 @@ def ablation_base(settings: LstmSettings) -> LstmRun:
 
 def _setting_name(value: Any) -> str:
     if isinstance(value, str):
-        return VARIANT_TITLES.get(value) or value.replace("_", " ").replace("first last", "first+last")
+        return VARIANT_LABELS.get(value) or value.replace("_", " ").replace("first last", "first+last")
     return str(value)
 
 

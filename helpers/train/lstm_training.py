@@ -1,13 +1,13 @@
-"""One caption LSTM run on notebook 02's cached captions: train (or resume, or reuse), predict, score.
+"""Training caption LSTMs on notebook 02's cached captions: one run (train, resume or reuse; predict; score)
+and the final text model handed to notebook 05 (two seeds and their average).
 
-Every run goes through helpers.engine.fit.fit with a checkpoint under artifacts/checkpoints/lstm/
-keyed by the data fingerprint, the encoded-text cache key, the model and training config and the
-seed: an interrupted notebook resumes, an unchanged finished run is reused (the reference LSTM
-appears in five ablations and is trained once), and run.fresh retrains each run once per session.
+Every run goes through helpers.engine.fit.fit with a checkpoint under artifacts/checkpoints/lstm/, named
+by helpers.engine.fit.checkpoint_path from the data fingerprint, the encoded-text cache key, the model
+and training config and the seed: an interrupted notebook resumes, an unchanged finished run is reused
+(the reference LSTM appears in five ablations and is trained once), and run.fresh retrains each run once
+per session. Predictions go through the engine's inference loop (helpers.engine.inference.predict_proba).
 
-The final text model and its hand-off to notebook 05: two LSTMs (two seeds) and their average.
-
-Writes, for notebook 05 and the size budget: per-seed histories (names listed in the summary's
+The final text model writes, for notebook 05 and the size budget: per-seed histories (names listed in the summary's
 "histories"), one weights file per seed in float32 and one in float16 (paths relative to the output
 folder in the summary's "weights"), the validation and test probabilities of the average ("lstm"),
 and the summary with times, sizes, config and validation metrics.
@@ -17,27 +17,25 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from helpers.core.files import stable_hash
 from helpers.core.handoff import save_history, save_probabilities, save_summary
 from helpers.core.metrics import baseline_prediction, multilabel_scores, scores_at_cutoff
 from helpers.core.profiles import LstmSettings
-from helpers.engine.fit import FitResult, TrainConfig, fit
+from helpers.engine.fit import FitResult, TrainConfig, checkpoint_path, fit
 from helpers.engine.inference import predict_proba
-from helpers.models.lstm import CaptionLSTM, LengthBuckets, LstmConfig, build_model, lstm_config
+from helpers.models.lstm import CaptionLSTM, LengthBuckets, LstmConfig, build_lstm
 from helpers.models.weights import model_bytes, save_weights, to_half
 
 if TYPE_CHECKING:
     from helpers.run import Run
 
 
-# ---- from train/lstm_runs
 PREDICT_BATCH = 2048  # captions per batch when predicting (no gradients: large batches are fastest)
 _TRAINED_THIS_SESSION: set[str] = set()  # run.fresh retrains a shared run (e.g. the reference LSTM) only once
 
@@ -79,17 +77,12 @@ def _flush_denormals_is_on() -> bool:
 def flush_denormals() -> Iterator[None]:
     """Treat denormal floats as zero on the CPU while the block runs, then restore the previous mode.
 
-    Why (issue 16): at learning rate 0.1 the LSTM's gates saturate (42 % of the first step's gate
-    pre-activations beyond +-20, none at 0.001), so gradients get as small as 1e-20 and their squares
-    in Adam's second moment, and products in the backward pass, fall below float32's normal range
-    (1.2e-38): denormal numbers, which x86 CPUs process many times slower than normal floats. Measured
-    on this project's 2-core machine (/tmp script: standard LSTM, 400 captions, batch 32, 2 threads, a
-    state after 8 epochs, minimum of 7 repeats): one training epoch at lr 0.1 took 0.68 s without
-    flushing and 0.38 s with it (at lr 0.001: 0.27 s / 0.18 s, the machine being shared); the Adam
-    steps alone at lr 0.1 took 0.112 s and 0.049 s (lr 0.001: 0.036 s either way, within noise).
-    Values that small cannot change a float32 weight, so flushing them changes no result that matters,
-    and the learning-rate ablation (fig10) then times the learning rate, not an arithmetic slow path.
-    No effect on GPUs.
+    Why: at a large learning rate (0.1) the LSTM's gates saturate, so gradients, their squares in Adam's
+    second moment and products in the backward pass fall below float32's normal range (1.2e-38). x86 CPUs
+    process such denormal numbers many times slower than normal floats (issue 16 measured an epoch at lr 0.1
+    nearly twice as slow without flushing). Values that small cannot change a float32 weight, so flushing
+    them changes no result, and the learning-rate ablation (fig10) times the learning rate, not an
+    arithmetic slow path. No effect on GPUs.
     """
     previous = _flush_denormals_is_on()
     torch.set_flush_denormal(True)
@@ -112,15 +105,18 @@ def train_lstm(run: Run, encoded: Any, config: LstmRun, seed: int, desc: str = "
     encoded is notebook 02's EncodedText for config.variant.
     """
     rows = _train_rows(len(encoded.train_tokens), config.max_train_rows)
-    key = stable_hash([run.fingerprint, encoded.config.get("key", ""), encoded.vocab_size, config, seed])
-    checkpoint = run.paths.checkpoints / "lstm" / f"{key}.pt"
+    model_config = replace(config.model, vocab_size=encoded.vocab_size)
+    train_config = TrainConfig(epochs=config.epochs, lr=config.lr, cutoff=config.cutoff, patience=config.patience,
+                               seed=seed)
+    identity = {"data": run.fingerprint, "text": encoded.config.get("key", ""), "variant": config.variant,
+                "batch_size": config.batch_size, "max_train_rows": config.max_train_rows, **model_config.to_state()}
+    checkpoint = checkpoint_path(run.paths.checkpoints / "lstm", "lstm", identity, train_config)
+    key = checkpoint.stem
     fresh = run.fresh and key not in _TRAINED_THIS_SESSION
-    model = build_model(encoded.vocab_size, config.model, seed)
+    model = build_lstm(model_config, seed)
     train = LengthBuckets(encoded.train_tokens[rows], encoded.train_lengths[rows], encoded.train_Y[rows],
                           batch_size=config.batch_size, shuffle=True)
     val = LengthBuckets(encoded.val_tokens, encoded.val_lengths, encoded.val_Y, batch_size=PREDICT_BATCH)
-    train_config = TrainConfig(epochs=config.epochs, lr=config.lr, cutoff=config.cutoff, patience=config.patience,
-                               seed=seed)
     with flush_denormals():
         result = fit(model, train, val, train_config, device=run.device, checkpoint=checkpoint, key=key,
                      fresh=fresh, desc=desc)
@@ -130,7 +126,10 @@ def train_lstm(run: Run, encoded: Any, config: LstmRun, seed: int, desc: str = "
 
 def predict(model: CaptionLSTM, tokens: torch.Tensor, lengths: torch.Tensor,
             device: torch.device | str = "cpu") -> tuple[np.ndarray, float]:
-    """(probabilities (n, 18) in row order, seconds taken): the testing time."""
+    """(probabilities (n, 18) in row order, seconds taken): the testing time.
+
+    The engine's one inference loop (predict_proba) over length-bucketed batches kept in data order.
+    """
     start = time.perf_counter()
     with flush_denormals():
         probs = predict_proba(model, LengthBuckets(tokens, lengths, batch_size=PREDICT_BATCH), device)
@@ -145,7 +144,6 @@ def trivial_baseline(encoded: Any) -> tuple[np.ndarray, dict[str, float]]:
     return pred, multilabel_scores(val_Y, pred)
 
 
-# ---- from train/lstm_final
 MODEL_NAME = "lstm"  # the name notebook 05 reads the probabilities and the summary under
 
 
@@ -173,10 +171,10 @@ class FinalLstm:
     summary: dict[str, Any]
 
 
-def _save_model_weights(run: Run, name: str, trained: TrainedLstm, vocab_size: int, config: LstmRun) -> list[Path]:
+def _save_model_weights(run: Run, name: str, trained: TrainedLstm, config: LstmRun) -> list[Path]:
     """<name>.pt (float32) and <name>_fp16.pt, in the one weights file format; returns both paths."""
     state = trained.model.state_dict()
-    model_config = lstm_config(vocab_size, config.model)
+    model_config = trained.model.config.to_state()
     extra = {"text_variant": config.variant, "cutoff": config.cutoff, "best_epoch": trained.fit.best_epoch}
     return [save_weights(run.paths.checkpoints / f"{name}{suffix}.pt", kind="lstm", config=model_config,
                          state_dict=weights, extra=extra)
@@ -195,7 +193,7 @@ def train_final_lstm(run: Run, encoded: Any, config: LstmRun, seeds: Sequence[in
         test_probs, test_s = predict(trained.model, encoded.test_tokens, encoded.test_lengths, run.device)
         val_parts.append(val_probs)
         test_parts.append(test_probs)
-        weights += _save_model_weights(run, history_name, trained, encoded.vocab_size, config)
+        weights += _save_model_weights(run, history_name, trained, config)
         runs[seed] = SeedOutcome(trained, scores_at_cutoff(encoded.val_Y, val_probs, config.cutoff), test_s,
                                  model_bytes(trained.model), history_name)
     val_avg, test_avg = np.mean(val_parts, axis=0), np.mean(test_parts, axis=0)
@@ -207,7 +205,8 @@ def train_final_lstm(run: Run, encoded: Any, config: LstmRun, seeds: Sequence[in
         "train_time_s": sum(r.trained.fit.train_time_s for r in runs.values()),
         "test_time_s": sum(r.test_time_s for r in runs.values()),
         "size_bytes": sum(r.size_bytes for r in runs.values()),
-        "config": asdict(config), "vocab_size": encoded.vocab_size, "text_variant": config.variant,
+        "config": asdict(replace(config, model=replace(config.model, vocab_size=encoded.vocab_size))),
+        "vocab_size": encoded.vocab_size, "text_variant": config.variant,
         "seeds": list(runs), "best_epochs": [r.trained.fit.best_epoch for r in runs.values()],
         "val_metrics": val_scores, "cutoff": config.cutoff,
         "histories": [r.history_name for r in runs.values()],

@@ -1,0 +1,145 @@
+"""helpers.report.text: caption-length figures, notebook 02's tables and its generated findings."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import text
+from helpers.core.config import run_paths
+from helpers.core.profiles import get_profile
+from helpers.report import text as text_lengths
+from helpers.run import Run
+from helpers.text import stopwords as stopword_lists
+from helpers.text import variant_config
+
+matplotlib.use("Agg")
+
+
+BUNDLED = text.bundled_stopwords()
+
+
+STOP = text.StopWords(frozenset(BUNDLED), "bundled copy (test)")
+
+
+TRAIN = [
+    ("A man riding a horse on the beach.", "1 19"), ("Two dogs play with a frisbee", "18"),
+    ("A red car parked next to a bus", "3 6"), ("A cat sleeping on a bench!", "17 15"),
+    ("People waiting for the train", "1 7"), ("A boat on the lake", "9"),
+    ("A bird sitting on a fire hydrant", "16 11"), ("A truck and a car at the traffic light", "8 3 10"),
+    ("A woman on a bicycle", "1 2"), ("An airplane flying over the city", "5"),
+    ("A motorcycle parked by a stop sign", "4 13"), ("A parking meter on the street", "14"),
+    ("1234 !!!", "1"), ("A man walking his dog", "1 18"), ("A horse in a field", "19"),
+    ("Cars and buses on a busy road", "3 6"),
+]
+
+
+TEST = ["A dog on a couch", "A zebra near a tree", "Planes at the airport"]
+
+
+def write_tiny_data(folder: Path, train=TRAIN, test=TEST) -> Path:
+    """A COMP5329-style data folder: train.csv, test.csv and tiny JPEGs in data/."""
+    (folder / "data").mkdir(parents=True)
+    lines = ["ImageID,Labels,Caption"] + [f'{i}.jpg,{labels},"{cap}"' for i, (cap, labels) in enumerate(train)]
+    (folder / "train.csv").write_text("\n".join(lines) + "\n")
+    n = len(train)
+    (folder / "test.csv").write_text("\n".join(["ImageID,Caption"] + [f'{n + i}.jpg,"{c}"' for i, c in
+                                                                          enumerate(test)]) + "\n")
+    for i in range(n + len(test)):
+        Image.new("RGB", (8, 8), (i * 10 % 255, 80, 120)).save(folder / "data" / f"{i}.jpg")
+    return folder
+
+
+@pytest.fixture
+def tiny_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(stopword_lists, "load_stopwords", lambda download=True, timeout_s=5.0: STOP)
+    data = write_tiny_data(tmp_path / "data")
+    return Run(paths=run_paths(data, tmp_path / "out"), profile=get_profile("smoke"))
+
+
+def test_dictionary_sizes_table_reports_every_variant(tiny_run):
+    from helpers.report import text as text_tables
+
+    encoded = text.encode_all_variants(tiny_run, download=False)
+    configs = {v: variant_config(v, tiny_run.profile.text) for v in encoded}
+    captions = tiny_run.dataset.train["Caption"]
+    table = text_tables.dictionary_sizes_table(encoded, captions, configs, STOP).set_index("variant")
+    sizes = table["dictionary entries (incl. -PAD-, -OOV-)"]
+    assert sizes.to_dict() == {v: len(e.vocab) for v, e in encoded.items()}
+    assert sizes["stopwords"] > sizes["standard"] and sizes["nostem"] >= sizes["standard"]
+    assert table.loc["standard", "reference study, real train.csv"] == 4793
+    assert table.loc["standard", "-OOV- share of validation tokens (%)"] == 0  # dictionary fitted on all rows
+    assert text.dictionary_size(captions, configs["standard"], STOP) == sizes["standard"]
+    assert table.filter(like="non-letters deleted").shape[1] == 1
+    examples = text_tables.encoded_examples(encoded["standard"], n=2)
+    assert len(examples) == 2 and (examples["length"] >= 1).all()
+
+
+def test_findings_are_built_from_the_computed_values(tiny_run):
+    from helpers.report import text as text_tables
+
+    encoded = text.encode_all_variants(tiny_run, download=False)
+    configs = {v: variant_config(v, tiny_run.profile.text) for v in encoded}
+    captions = tiny_run.dataset.train["Caption"]
+    table = text_tables.dictionary_sizes_table(encoded, captions, configs, STOP)
+    raw = text.raw_word_counts(captions)
+    counts = {v: text.token_counts(captions, configs[v], STOP) for v in ("standard", "stopwords")}
+    found = text_tables.findings(table, raw, counts, configs, STOP)
+    sizes = table.set_index("variant")["dictionary entries (incl. -PAD-, -OOV-)"]
+    assert found.startswith("**What we found.**") and STOP.source in found
+    assert f"{raw.mean():.1f} words on average" in found and f"leaves {counts['standard'].mean():.1f} tokens" in found
+    assert f"{sizes['nostem']:,} dictionary entries without it, {sizes['standard']:,} with it" in found
+    assert "no caption without stop words is cut at max_len 20" in found  # the tiny captions are short
+    assert "expected on the built-in demo data" in found  # tiny dictionaries, far below the reference
+    assert "0 % on validation is by construction" in found
+    # A truncated caption and sizes near the reference change what is said.
+    counts["standard"] = np.array([3, 30, 4, 5])
+    near = table.copy()
+    near.loc[near["variant"] == "standard", "dictionary entries (incl. -PAD-, -OOV-)"] = 4800
+    near.loc[near["variant"] == "stopwords", "dictionary entries (incl. -PAD-, -OOV-)"] = 4900
+    near.loc[near["variant"] == "nostem", "dictionary entries (incl. -PAD-, -OOV-)"] = 6900
+    found = text_tables.findings(near, raw, counts, configs, STOP)
+    assert "25.00 % of the captions without stop words lose words at max_len 20" in found
+    assert "all within 1 % of the reference" in found
+
+
+def _bbox(fig: plt.Figure, artist) -> matplotlib.transforms.Bbox:
+    return artist.get_window_extent(fig.canvas.get_renderer())
+
+
+def test_word_count_axis_spans_the_data_and_the_legend_stays_clear_of_the_plot():
+    counts = np.array([7, 8, 8, 9, 12, 37])
+    real = text_lengths.reference_caption_word_counts()
+    fig = text_lengths.plot_word_count_distribution(counts, "raw", reference=real)
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (6, 38)  # the data's range, not the real data's 7 to 49
+    legend = ax.get_legend()
+    assert "outside this axis" in " ".join(t.get_text() for t in legend.get_texts())
+    shown = ax.lines[0].get_xdata()
+    assert shown.min() >= 7 and shown.max() <= 37 and len(shown) > 20  # real markers inside the range stay
+    fig.canvas.draw()
+    assert _bbox(fig, legend).y1 <= _bbox(fig, ax).y0  # under the axes: no bar or line runs through it
+
+    fig = text_lengths.plot_word_count_distribution(np.array([3, 4, 5, 6]), "tokens", cutoff=20)
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (2, 21) and ax.lines[-1].get_xdata()[0] == 20.5  # the max_len line is on the axis
+    fig.canvas.draw()
+    assert _bbox(fig, ax.get_legend()).y1 <= _bbox(fig, ax).y0
+    plt.close("all")
+
+
+def test_overviews_name_every_variant_and_every_hand_off_file(tiny_run):
+    configs = {v: variant_config(v, tiny_run.profile.text) for v in text.TEXT_VARIANTS}
+    overview = text_lengths.variants_overview(configs, STOP).splitlines()
+    assert overview[0] == f"{len(STOP.words)} stop words, from: bundled copy (test)"
+    assert [line.split()[0] for line in overview[1:]] == list(text.TEXT_VARIANTS)
+    assert text.VARIANT_TITLES["stopwords"] in overview[2] and f"max_len {configs['stopwords'].max_len}" in overview[2]
+    encoded = text.encode_all_variants(tiny_run, download=False)
+    files = text_lengths.encoded_files_overview(encoded, tiny_run.paths).splitlines()
+    assert len(files) == len(encoded)
+    path = text.encoded_captions_path(tiny_run.paths, "lemma")
+    assert path.is_file() and files[3].startswith(f"{path}: vocab {encoded['lemma'].vocab_size}, train (")

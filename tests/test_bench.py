@@ -1,0 +1,50 @@
+"""helpers.bench: the results table's targets (boundaries included) and the LSTM throughput's random state."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from helpers import bench
+
+MACHINE = {"cpu": "test cpu", "cores": 2, "torch": "x", "torch_threads": 1, "device": "cpu"}
+
+
+def table_for(stage: str, block: dict) -> str:
+    return bench.format_table({"stages": {stage: block}, "machine": MACHINE, "data_dir": "d", "n_train": 1,
+                               "n_test": 1})
+
+
+def line_of(table: str, key: str) -> str:
+    return next(line for line in table.splitlines() if f" {key} " in line)
+
+
+def test_a_value_at_its_threshold_passes_and_beyond_it_in_the_wrong_direction_misses():
+    assert "PASS" in line_of(table_for("images", {"feature_vs_forward": 0.8}), "feature_vs_forward")
+    assert "MISS" in line_of(table_for("images", {"feature_vs_forward": 0.79}), "feature_vs_forward")
+    assert "PASS" in line_of(table_for("pipeline", {"pipeline_cpu_wall_s": 1800.0}), "pipeline_cpu_wall_s")
+    assert "MISS" in line_of(table_for("pipeline", {"pipeline_cpu_wall_s": 1800.5}), "pipeline_cpu_wall_s")
+    untargeted = line_of(table_for("reading", {"reading_s": 1.5}), "reading_s")
+    assert "PASS" not in untargeted and "MISS" not in untargeted and "1.50" in untargeted
+
+
+def test_stages_outside_the_results_are_left_out_and_the_machine_is_named():
+    table = table_for("lstm", {"lstm_train_samples_per_s": 5000.0})
+    assert "reading" not in table and "PASS: LSTM >= 4,000 samples/s" in table
+    assert "machine: test cpu, 2 cores" in table
+
+
+def test_lstm_throughput_leaves_the_callers_random_state_unchanged(monkeypatch):
+    ticks = iter(range(0, 1000, 2))
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: float(next(ticks)))
+    torch.manual_seed(5)
+    np.random.seed(5)
+    random.seed(5)
+    before = torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()
+    data = bench.synthetic_captions(64, vocab_size=50, seed=1)
+    config = bench.LstmConfig(embed_dim=8, hidden_dim=8)
+    rate = bench.measure_train_throughput(config, vocab_size=50, data=data, batch_size=32, epochs=1)
+    assert rate == 64 / 2.0  # one epoch of 64 rows between two fake-clock reads 2 s apart
+    assert torch.equal(torch.get_rng_state(), before[0]) and np.array_equal(np.random.get_state()[1], before[1])
+    assert random.getstate() == before[2]
