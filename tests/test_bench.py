@@ -4,9 +4,12 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 import torch
 
 from helpers import bench
+from helpers.bench import measure_train_throughput
+from tests.lstm_fakes import SMALL
 
 MACHINE = {"cpu": "test cpu", "cores": 2, "torch": "x", "torch_threads": 1, "device": "cpu"}
 
@@ -48,3 +51,14 @@ def test_lstm_throughput_leaves_the_callers_random_state_unchanged(monkeypatch):
     assert rate == 64 / 2.0  # one epoch of 64 rows between two fake-clock reads 2 s apart
     assert torch.equal(torch.get_rng_state(), before[0]) and np.array_equal(np.random.get_state()[1], before[1])
     assert random.getstate() == before[2]
+
+
+def test_throughput_counts_every_sample_of_every_epoch_and_restores_threads(monkeypatch):
+    import helpers.bench as lstm_module
+
+    clock = iter([100.0, 104.0])  # the timed part takes 4 "seconds" on this fake clock
+    monkeypatch.setattr(lstm_module.time, "perf_counter", lambda: next(clock))
+    before = torch.get_num_threads()
+    rate = measure_train_throughput(SMALL, vocab_size=50, n_rows=256, batch_size=128, epochs=2, threads=1)
+    assert rate == pytest.approx(2 * 256 / 4.0)
+    assert torch.get_num_threads() == before

@@ -181,3 +181,10 @@ def test_pipeline_rejects_an_unknown_parameter_before_running(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "NOT_A_PARAMETER" in proc.stderr and "DATA_DIR" in proc.stderr
     assert not (tmp_path / "out" / "executed").exists()
+
+
+def test_pipeline_selects_notebooks_in_order():
+    assert select_notebooks(None) == list(NOTEBOOKS)
+    assert select_notebooks("3,01") == ["01_eda", "03_cnn_training"]
+    with pytest.raises(ValueError, match="no notebook matches 07"):
+        select_notebooks("07")

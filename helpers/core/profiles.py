@@ -101,6 +101,7 @@ class FusionSettings:
 class Profile:
     name: str
     demo: DemoDataSize
+    offline: bool = False  # True: never try a download (weights, NLTK corpora); the tests' profile runs offline
     eda: EdaSettings = field(default_factory=EdaSettings)
     text: TextSettings = field(default_factory=TextSettings)
     lstm: LstmSettings = field(default_factory=LstmSettings)
@@ -112,6 +113,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
         demo=DemoDataSize(n_train=240, n_test=60),
+        offline=True,
         eda=EdaSettings(examples_per_side=3, thumbnail_px=64),
         lstm=LstmSettings(ablation_epochs=1, seeds=(0,), ablation_max_rows=64, final_max_epochs=2, patience=1,
                           batch_size=32),

@@ -20,8 +20,11 @@ from tqdm.auto import tqdm
 from helpers.core.console import headless as is_headless
 from helpers.core.labels import N_LABELS
 from helpers.data.images import load_rgb, load_rgb_resized
-from helpers.engine.device import Precision, autocast_dtype, choose_precision, loader_options
+from helpers.engine.device import Precision, autocast_dtype, choose_precision, flush_denormals, loader_options
 from helpers.models.image_model import check_preprocessing, image_transform
+from helpers.models.lstm import LengthBuckets
+
+CAPTION_BATCH = 2048  # captions per batch when predicting (no gradients: large batches are fastest)
 
 
 def to_device(batch: tuple, device: torch.device) -> tuple:
@@ -181,3 +184,12 @@ def measure_feature_throughput(model: nn.Module, paths: Sequence[str | Path], si
 def _sync(device: torch.device | str) -> None:
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize()
+
+
+def predict_captions(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor,
+                     device: torch.device | str = "cpu") -> np.ndarray:
+    """A caption model's probabilities (n, 18) in row order: predict_proba over length-bucketed batches kept in
+    data order, with denormal floats flushed (helpers.engine.device.flush_denormals). Notebook 04, notebook 05's
+    inputs and the predictor all predict captions through this one function."""
+    with flush_denormals():
+        return predict_proba(model, LengthBuckets(tokens, lengths, batch_size=CAPTION_BATCH), device)

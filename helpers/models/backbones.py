@@ -131,12 +131,14 @@ def weights_cache_path(weights: WeightsEnum) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
 
 
-def _pretrained_state(weights: WeightsEnum) -> dict[str, torch.Tensor]:
-    """The weights' state dict from torch's cache, downloading it there when missing (its messages hidden, so
-    that an offline failure does not print a misleading "Downloading" line)."""
+def _pretrained_state(weights: WeightsEnum, download: bool = True) -> dict[str, torch.Tensor]:
+    """The weights' state dict from torch's cache, downloading it there when missing and allowed (its messages
+    hidden, so that an offline failure does not print a misleading "Downloading" line)."""
     cached = weights_cache_path(weights)
     if cached.is_file():
         return torch.load(cached, map_location="cpu", weights_only=True)
+    if not download:
+        raise FileNotFoundError(f"{cached} is not in torch's cache and this profile does not download")
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         state = torch.hub.load_state_dict_from_url(weights.url, map_location="cpu", progress=False,
                                                    weights_only=True)
@@ -155,19 +157,19 @@ def create_backbone(name: str, widths: Sequence[int] = (), init_seed: int = 0) -
 
 
 def load_backbone(name: str = REFERENCE_BACKBONE, weights: str = "DEFAULT", *, require_pretrained: bool = False,
-                  init_seed: int = 0) -> tuple[nn.Module, bool]:
+                  init_seed: int = 0, download: bool = True) -> tuple[nn.Module, bool]:
     """(model with its ImageNet classifier, pretrained_used) for a registry name and a weights name.
 
     When the weights cannot be loaded (offline and not in torch's cache): require_pretrained raises
     PretrainedWeightsError naming the file to download and where to save it; otherwise one warning per
     process says so (the first time), and the model starts from a random initialisation seeded
-    by init_seed (the global random state is left untouched).
+    by init_seed (the global random state is left untouched). download=False reads torch's cache only.
     """
     enum = resolve_weights(name, weights)
     if enum is None:
         return create_backbone(name, init_seed=init_seed), False
     try:
-        state = _pretrained_state(enum)
+        state = _pretrained_state(enum, download)
         model = get_model(name, weights=None)
         model.load_state_dict(state)
         return model, True

@@ -36,15 +36,13 @@ from helpers.data.submission import (
     write_submission,
 )
 from helpers.engine.device import choose_precision, pick_device
-from helpers.engine.inference import predict_proba, prepare_for_inference
-from helpers.models.lstm import LengthBuckets
+from helpers.engine.inference import predict_captions, predict_proba, prepare_for_inference
 from helpers.models.registry import build_part
 from helpers.predictor.file import PredictorFile, PredictorFileError, load_predictor_file, used_sources
 from helpers.predictor.inputs import CaptionEncoder, ImageInput, ImageInputs, check_inputs
 
 PROBABILITY_COLUMNS = [f"p_{label}" for label in LABEL_IDS]
 FEATURE_BATCH = 4096  # rows per batch of the small networks run on features and tokens
-TEXT_BATCH = 2048  # captions per batch of a caption LSTM (as notebook 04 predicts: lstm_training.PREDICT_BATCH)
 
 
 class Predictor:
@@ -112,8 +110,8 @@ class Predictor:
         probs = self._image_sources(images, batch_size, num_workers, device, progress)
         if "text" in self.sources:
             tokens, lengths = self.text_encoder.encode(captions)
-            probs["text"] = np.mean([predict_proba(m.to(device), LengthBuckets(tokens, lengths, batch_size=TEXT_BATCH),
-                                                   device) for m in self.text_models], axis=0)
+            probs["text"] = np.mean([predict_captions(m.to(device), tokens, lengths, device)
+                                     for m in self.text_models], axis=0)
         if self.joint_name in self.sources:
             tokens, lengths = self.joint_encoder.encode(captions)
             probs[self.joint_name] = predict_proba(self.joint_model.to(device),

@@ -132,7 +132,7 @@ def model_facts(summary: Mapping[str, Any], results: Path) -> dict[str, Any]:
         seeds = [train["seed"]] if isinstance(train, Mapping) and "seed" in train else None
     pretrained = summary.get("pretrained", config.get("pretrained"))
     return {"model": summary.get("model"), "seeds": seeds, "pretrained": pretrained,
-            "backbone": config.get("backbone_name") or config.get("backbone"), "unconverged": unconverged}
+            "backbone": config.get("backbone"), "unconverged": unconverged}
 
 
 def collect_run_info(out_dir: str | Path) -> dict[str, Any]:

@@ -294,7 +294,7 @@ def learning_rate_timing_finding(result: AblationResult, settings: LstmSettings)
     elif ratio < 1 / SLOWER:
         text += "It is faster by more than that spread. "
     text += ("Denormal floats are flushed to zero while training, so saturated gates at a large learning rate do "
-             "not slow the CPU's arithmetic (helpers.train.lstm_training.flush_denormals); the reference run is "
+             "not slow the CPU's arithmetic (helpers.engine.device.flush_denormals); the reference run is "
              "trained once and reused by five ablations, so its time was measured at another moment than the others', "
              "which on a shared machine can matter more than the setting.")
     return text

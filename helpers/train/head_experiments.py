@@ -181,7 +181,7 @@ def compare_backbones(run: Run, names: Sequence[str], *, weights: str, size: int
     out: list[dict[str, Any]] = []
     for name in names:
         check_backbone_name(name)
-        model, pretrained = load_backbone(name, weights, require_pretrained=False)
+        model, pretrained = load_backbone(name, weights, require_pretrained=False, download=not run.profile.offline)
         tag = f"{weights_tag(name, resolve_weights(name, weights), pretrained)}_{preprocessing}"
         extractor = feature_extractor(model)
         dim = int(run_on_images(extractor, paths[:1], size, preprocessing=preprocessing).shape[1])

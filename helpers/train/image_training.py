@@ -389,7 +389,8 @@ def image_backbone(run: Run, name: str, weights: str, preprocessing: str, *, cut
     check_backbone_name(name)
     check_preprocessing(preprocessing)
     cnn = run.profile.cnn
-    backbone, pretrained = load_backbone(name, weights, require_pretrained=cnn.require_pretrained)
+    backbone, pretrained = load_backbone(name, weights, require_pretrained=cnn.require_pretrained,
+                                         download=not run.profile.offline)
     recipe = ScratchRecipe.from_settings(cnn)
     if pretrained:
         enum = resolve_weights(name, weights)
@@ -431,7 +432,8 @@ def architecture_a(run: Run, choice: BackboneChoice, *, lr: float, augment: bool
     if choice.model_a is not None:
         return choice.model_a
     cnn = run.profile.cnn
-    backbone, pretrained = load_backbone(choice.name, choice.weights, require_pretrained=cnn.require_pretrained)
+    backbone, pretrained = load_backbone(choice.name, choice.weights, require_pretrained=cnn.require_pretrained,
+                                         download=not run.profile.offline)
     return train_finetuned(run, cnn, backbone, backbone_name=choice.name, pretrained=pretrained, lr=lr,
                            augment=augment, cutoff=cutoff, preprocessing=preprocessing)
 

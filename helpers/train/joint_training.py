@@ -60,7 +60,7 @@ def _read_features(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def feature_files(cnn_summary: dict[str, Any], feature_dir: Path) -> tuple[Path, Path]:
     """The train.csv and test.csv feature files notebook 03 lists in its summary."""
-    names = cnn_summary.get("feature_cache") or cnn_summary.get("config", {}).get("feature_cache")
+    names = cnn_summary.get("feature_cache")
     if not names or len(names) != 2:
         raise FileNotFoundError("the image model's summary (artifacts/results/cnn_summary.json) lists no feature "
                                 "files ('feature_cache'); rerun notebook 03_cnn_training (same DATA_DIR / OUT_DIR)")

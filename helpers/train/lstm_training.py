@@ -15,8 +15,7 @@ and the summary with times, sizes, config and validation metrics.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,8 +26,9 @@ import torch
 from helpers.core.handoff import save_history, save_probabilities, save_summary
 from helpers.core.metrics import baseline_prediction, multilabel_scores, scores_at_cutoff
 from helpers.core.profiles import LstmSettings
+from helpers.engine.device import flush_denormals
 from helpers.engine.fit import FitResult, TrainConfig, checkpoint_path, fit
-from helpers.engine.inference import predict_proba
+from helpers.engine.inference import CAPTION_BATCH, predict_captions
 from helpers.models.lstm import CaptionLSTM, LengthBuckets, LstmConfig, build_lstm
 from helpers.models.weights import model_bytes, save_weights, to_half
 
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from helpers.run import Run
 
 
-PREDICT_BATCH = 2048  # captions per batch when predicting (no gradients: large batches are fastest)
 _TRAINED_THIS_SESSION: set[str] = set()  # run.fresh retrains a shared run (e.g. the reference LSTM) only once
 
 
@@ -68,30 +67,6 @@ class TrainedLstm:
     checkpoint: Path
 
 
-def _flush_denormals_is_on() -> bool:
-    """Whether the CPU currently flushes denormal floats to zero (torch has no getter for it)."""
-    return bool(torch.tensor([1e-39], dtype=torch.float32).mul(1.0).item() == 0.0)
-
-
-@contextmanager
-def flush_denormals() -> Iterator[None]:
-    """Treat denormal floats as zero on the CPU while the block runs, then restore the previous mode.
-
-    Why: at a large learning rate (0.1) the LSTM's gates saturate, so gradients, their squares in Adam's
-    second moment and products in the backward pass fall below float32's normal range (1.2e-38). x86 CPUs
-    process such denormal numbers many times slower than normal floats (issue 16 measured an epoch at lr 0.1
-    nearly twice as slow without flushing). Values that small cannot change a float32 weight, so flushing
-    them changes no result, and the learning-rate ablation (fig10) times the learning rate, not an
-    arithmetic slow path. No effect on GPUs.
-    """
-    previous = _flush_denormals_is_on()
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(previous)
-
-
 def _train_rows(n_rows: int, max_rows: int | None) -> torch.Tensor:
     """Every row, or a fixed random subset (seed 0, same for every setting and seed) of max_rows rows."""
     if max_rows is None or max_rows >= n_rows:
@@ -116,7 +91,7 @@ def train_lstm(run: Run, encoded: Any, config: LstmRun, seed: int, desc: str = "
     model = build_lstm(model_config, seed)
     train = LengthBuckets(encoded.train_tokens[rows], encoded.train_lengths[rows], encoded.train_Y[rows],
                           batch_size=config.batch_size, shuffle=True)
-    val = LengthBuckets(encoded.val_tokens, encoded.val_lengths, encoded.val_Y, batch_size=PREDICT_BATCH)
+    val = LengthBuckets(encoded.val_tokens, encoded.val_lengths, encoded.val_Y, batch_size=CAPTION_BATCH)
     with flush_denormals():
         result = fit(model, train, val, train_config, device=run.device, checkpoint=checkpoint, key=key,
                      fresh=fresh, desc=desc)
@@ -131,8 +106,7 @@ def predict(model: CaptionLSTM, tokens: torch.Tensor, lengths: torch.Tensor,
     The engine's one inference loop (predict_proba) over length-bucketed batches kept in data order.
     """
     start = time.perf_counter()
-    with flush_denormals():
-        probs = predict_proba(model, LengthBuckets(tokens, lengths, batch_size=PREDICT_BATCH), device)
+    probs = predict_captions(model, tokens, lengths, device)
     return probs, time.perf_counter() - start
 
 

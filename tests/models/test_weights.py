@@ -49,3 +49,26 @@ def test_a_saved_file_round_trips_its_kind_config_weights_and_extra(tmp_path):
     assert (loaded.kind, loaded.config, loaded.extra) == ("joint", {"a": [1, 2]}, {"h": 1.5})
     assert torch.equal(loaded.state_dict["w"], state["w"]) and torch.equal(loaded.state_dict["n"], state["n"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+
+
+def test_weights_file_round_trip_and_errors(tmp_path):
+    model = torch.nn.Linear(3, 2)
+    path = save_weights(tmp_path / "m.pt", kind="toy", config={"in": 3, "sizes": (3, 2)}, state_dict=model.state_dict(),
+                        extra={"history": [{"epoch": 1, "loss": 0.5}]})
+    loaded = load_weights(path, kind="toy")
+    assert loaded.config == {"in": 3, "sizes": (3, 2)} and loaded.extra["history"][0]["epoch"] == 1
+    assert torch.equal(loaded.state_dict["weight"], model.weight.detach())
+    with pytest.raises(WeightsFileError, match="expected 'lstm'"):
+        load_weights(path, kind="lstm")
+    with pytest.raises(WeightsFileError, match="not found"):
+        load_weights(tmp_path / "none.pt")
+    payload = torch.load(path, weights_only=True)
+    torch.save({**payload, "format_version": 99}, tmp_path / "future.pt")
+    with pytest.raises(WeightsFileError, match="version 99"):
+        load_weights(tmp_path / "future.pt")
+    (tmp_path / "cut.pt").write_bytes(path.read_bytes()[:200])
+    with pytest.raises(WeightsFileError, match="cut.pt: cannot be read"):
+        load_weights(tmp_path / "cut.pt")
+    torch.save({"weight": model.weight}, tmp_path / "bare.pt")
+    with pytest.raises(WeightsFileError, match="no 'bimodal-weights' header"):
+        load_weights(tmp_path / "bare.pt")

@@ -42,7 +42,7 @@ def parts(demo):
     config, stopwords = TextConfig(), bundled_stopwords()
     pre = Preprocessor(config, stopwords_of(stopwords), download=False)
     vocab = build_vocab(pre.tokenize_all(train["Caption"]))
-    lstms = [build_lstm(LstmConfig(vocab_size=len(vocab), embed_dim=8, hidden_dim=8)).eval() for _ in range(2)]
+    lstms = [build_lstm(LstmConfig(vocab_size=len(vocab), embed_dim=8, hidden_dim=8), seed=i).eval() for i in range(2)]
     rng = np.random.default_rng(0)
     y = (rng.random((60, N_LABELS)) < 0.3).astype(np.uint8)
     p1, p2 = rng.random((60, N_LABELS)), rng.random((60, N_LABELS))

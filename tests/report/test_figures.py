@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 
 from helpers.core.config import REPO_ROOT  # noqa: E402
 from helpers.report import figures  # noqa: E402
+from helpers.report.figures import readable  # noqa: E402
 
 
 def test_save_fig_writes_svg_beside_png(tmp_path):
@@ -74,3 +75,29 @@ def test_save_text_writes_named_markdown(tmp_path):
     assert path == tmp_path / "findings_03.md" and path.read_text() == "## What we found\n\nA finding.\n"
     with pytest.raises(ValueError, match="findings_NN"):
         figures.save_text("x", "What we found", tmp_path)
+
+
+def test_readable_rounds_for_reading_only():
+    df = pd.DataFrame({"micro_f1": [0.123456, 0.5], "rows": [1200.0, 300.0], "train_time_s": [12.345, 1.0],
+                       "name": ["a", "b"], "gap": [1.0, np.nan]})
+    shown = readable(df)
+    assert shown["micro_f1"].tolist() == [0.1235, 0.5]
+    assert str(shown["rows"].dtype) == "Int64" and shown["rows"].tolist() == [1200, 300]
+    assert shown["train_time_s"].tolist() == [12.3, 1.0]
+    assert shown["gap"].isna().tolist() == [False, True]
+    assert df["micro_f1"][0] == 0.123456  # the original keeps full precision
+
+
+def test_save_fig_and_table_use_fixed_names(tmp_path):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    path = figures.save_fig(fig, "fig01_test_plot", tmp_path)
+    assert path.name == "fig01_test_plot.png" and path.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="figNN_what"):
+        figures.save_fig(fig, "Figure 1", tmp_path)
+    plt.close(fig)
+    df = pd.DataFrame({"model": ["a|b"], "f1": [0.123456]})
+    figures.save_table(df, "table01_test", tmp_path)
+    assert pd.read_csv(tmp_path / "table01_test.csv")["f1"].item() == pytest.approx(0.123456)
+    md = (tmp_path / "table01_test.md").read_text()
+    assert "| model | f1 |" in md and "0.1235" in md and "a\\|b" in md

@@ -12,14 +12,13 @@ from helpers.core.handoff import load_history, load_probabilities, load_summary
 from helpers.core.labels import N_LABELS
 from helpers.core.metrics import multilabel_scores
 from helpers.core.profiles import LstmSettings
+from helpers.engine.device import _flush_denormals_is_on, flush_denormals
 from helpers.models.lstm import LengthBuckets, LstmConfig, build_lstm, load_lstm
 from helpers.models.weights import load_weights
 from helpers.report.lstm import performance_table
 from helpers.train.lstm_training import (
     LstmRun,
-    _flush_denormals_is_on,
     final_run_config,
-    flush_denormals,
     predict,
     reference_run,
     train_final_lstm,
@@ -133,7 +132,7 @@ def test_checkpoint_is_named_by_the_engine_and_its_sidecar_names_the_run(tmp_pat
 
 
 def test_predict_runs_the_engines_inference_loop_over_length_buckets_in_data_order(tmp_path, monkeypatch):
-    import helpers.train.lstm_training as lstm_training
+    import helpers.engine.inference as lstm_training  # predict_captions calls the engine's predict_proba
 
     encoded = toy_encoded(50, 40, 10)
     model = build_lstm(replace(SMALL, vocab_size=encoded.vocab_size), seed=0).eval()
