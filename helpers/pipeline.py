@@ -28,6 +28,7 @@ from helpers.core.console import HEADLESS_ENV
 from helpers.core.files import remove_stale_temporaries, write_json
 from helpers.core.profiles import PROFILE_NAMES, get_profile
 from helpers.engine.device import describe_machine
+from helpers.report.document import report_for_run
 
 NOTEBOOKS = ("01_eda", "02_text_preprocessing", "03_cnn_training", "04_lstm_training", "05_ensembling")
 
@@ -237,6 +238,8 @@ def run_pipeline(data_dir: str = "", profile: str = "cpu", out_dir: str = "", on
     print(f"Pipeline finished in {total:.1f} s. Figures and tables: {paths.figures}")
     if paths.submission.exists():
         print(f"Submission: {paths.submission}")
+    html, _ = report_for_run(paths.out_dir)
+    print(f"Report: {html} (print it to PDF from a browser, or `make report-pdf`)")
     return record
 
 

@@ -83,6 +83,10 @@ class Run:
     def save_table(self, df: pd.DataFrame, name: str) -> Path:
         return figures.save_table(df, name, self.paths.figures)
 
+    def save_text(self, markdown: str, name: str) -> Path:
+        """A generated section (a notebook's "What we found": findings_01 ... findings_05) for the report document."""
+        return figures.save_text(markdown, name, self.paths.figures)
+
     def describe(self) -> str:
         return (f"data: {self.paths.data_dir}\noutputs: {self.paths.out_dir}\nprofile: {self.profile.name}, "
                 f"seed {self.seed}, device {self.device}, fresh={self.fresh}")

@@ -85,7 +85,7 @@ EXPECTED_TABLES = [
 def tiny_data(tmp_path_factory) -> Path:
     from helpers.demo.generator import generate_demo_data
 
-    return generate_demo_data(tmp_path_factory.mktemp("demo"), n_train=240, n_test=60, seed=0)
+    return generate_demo_data(tmp_path_factory.mktemp("demo"), n_train=600, n_test=150, seed=0)
 
 
 BASELINE_TABLES = ["table05_lambda_sweep", "table07_cnn_performance", "table09_lstm_performance",

@@ -112,11 +112,11 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
-        demo=DemoDataSize(n_train=240, n_test=60),
+        demo=DemoDataSize(n_train=600, n_test=150),  # the smallest at which every model learns something
         offline=True,
         eda=EdaSettings(examples_per_side=3, thumbnail_px=64),
-        lstm=LstmSettings(ablation_epochs=1, seeds=(0,), ablation_max_rows=64, final_max_epochs=2, patience=1,
-                          batch_size=32),
+        lstm=LstmSettings(ablation_epochs=1, seeds=(0,), ablation_max_rows=64, final_max_epochs=30, patience=5,
+                          batch_size=32, lr=0.01),  # the final text model must learn, so that fusion beats the baseline
         cnn=CnnSettings(
             image_size=32, head_epochs=3, experiment_epochs=2, seeds=(0,), finetune_epochs=1,
             finetune_image_size=32, finetune_max_rows=32, finetune_val_rows=16, batch_size=32, num_workers=0,

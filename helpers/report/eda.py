@@ -261,3 +261,48 @@ def plot_cooccurrence(Y: np.ndarray) -> plt.Figure:
     ax.set_ylabel("rows carrying this label")
     ax.set_title("Label co-occurrence: share of rows with the row label that also carry the column label (%)")
     return fig
+
+
+def _label(label: int) -> str:
+    return f"{label} ({LABEL_NAMES[label]})"
+
+
+def findings(dataset) -> str:
+    """Notebook 01's "What we found", computed from this data set (true on any data in the COMP5329 format)."""
+    Y = np.asarray(dataset.Y, dtype=bool)
+    counts = Y.sum(axis=0)
+    share = counts / max(len(Y), 1) * 100
+    top = int(np.argmax(share))
+    absent = [LABEL_IDS[k] for k in np.flatnonzero(counts == 0)]
+    present = np.flatnonzero(counts > 0)
+    rare = int(present[np.argmin(share[present])])
+    rarest = (f"the rarest present, {_label(LABEL_IDS[rare])}, on {share[rare]:.2f} %"
+              + (f"; {len(absent)} label(s) never occur ({', '.join(map(str, absent))})" if absent else ""))
+    per_row = Y.sum(axis=1)
+    lines = [
+        f"- Label {_label(LABEL_IDS[top])} is on {share[top]:.1f} % of the {len(Y):,} training rows; {rarest}. "
+        "Micro-F1 is dominated by the frequent labels, so macro-F1 is reported beside it.",
+        f"- {np.mean(per_row == 1) * 100:.1f} % of the rows carry one label, {np.mean(per_row >= 2) * 100:.1f} % two "
+        f"or more (at most {int(per_row.max())}): a multi-label task, where the decision rule (cut-offs) matters.",
+    ]
+    pairs = cooccurrence_counts(Y).astype(float)
+    np.fill_diagonal(pairs, 0)
+    if pairs.max() > 0:
+        i, j = np.unravel_index(int(np.argmax(pairs)), pairs.shape)
+        rarer, other = (i, j) if counts[i] <= counts[j] else (j, i)
+        lines.append(f"- The most frequent pair is {_label(LABEL_IDS[rarer])} with {_label(LABEL_IDS[other])}: "
+                     f"{pairs[i, j] / counts[rarer] * 100:.0f} % of the rows with label {LABEL_IDS[rarer]} also "
+                     f"carry label {LABEL_IDS[other]} (fig24).")
+    named = label_meanings_table(dataset).set_index("label")["captions naming it, label present (%)"].dropna()
+    if len(named) and named.max() > named.min():
+        most, least = int(named.idxmax()), int(named.idxmin())
+        lines.append(f"- Captions name label {_label(most)} on {named[most]:.0f} % of its rows but label "
+                     f"{_label(least)} on only {named[least]:.0f} % (table01): the caption alone gives some labels "
+                     "away and says little about others, which is why the image model and the fusion of notebook 05 "
+                     "matter.")
+    elif len(named):
+        lines.append(f"- Captions name every present label on {named.max():.0f} % of its rows (table01).")
+    words = pd.Series([len(str(c).split()) for c in dataset.train["Caption"]])
+    lines.append(f"- Captions have {int(words.min())} to {int(words.max())} words (median {words.median():.0f}; "
+                 "fig05).")
+    return "\n".join(lines)

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
-from helpers.core.labels import COLUMN_OF, LABEL_IDS
+from helpers.core.labels import COLUMN_OF, LABEL_IDS, labels_to_matrix
 from helpers.data.dataset import load_dataset
 from helpers.report import eda
 from helpers.report import text as text_lengths
@@ -116,3 +118,17 @@ def test_value_labels_sit_above_both_the_bar_and_the_real_data_marker(dataset):
             assert label.xy[1] == pytest.approx(max(height, marker))
             assert label.get_text() == f"{height:.1f}"
     plt.close("all")
+
+
+def test_findings_follow_the_data_not_the_real_data_set():
+    """The takeaway is computed: another data set with another dominant label and pair gives other sentences."""
+    captions = ["a dog on a bench", "a dog and a cat", "a red car", "a dog", "two dogs on a bench"]
+    Y = labels_to_matrix([[18, 15], [18, 17], [3], [18], [18, 15]])
+    data = SimpleNamespace(Y=Y, train=pd.DataFrame({"Caption": captions}))
+    text = eda.findings(data)
+    assert "Label 18 (dog) is on 80.0 % of the 5 training rows" in text
+    assert "40.0 % of the rows carry one label, 60.0 % two or more (at most 2)" in text
+    assert "100 % of the rows with label 15 also carry label 18" in text
+    assert "Label 1 (person) is on" not in text and "14 label(s) never occur" in text
+    assert "Captions name every present label on 100 %" in text
+    assert "Captions have 2 to 5 words" in text
