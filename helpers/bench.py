@@ -1,7 +1,8 @@
 """The benchmark: every stage of the study timed against the reference study's way, side by side, in one run.
 
     python -m helpers.bench --json bench/latest.json [--n-train 30000 --n-test 10000]
-                            [--stages reading,text,images,cnn_head,backbones,lstm,pipeline,predict] [--profile cpu]
+                            [--stages reading,text,images,cnn_head,backbones,scratch_training,lstm,pipeline,predict]
+                            [--profile cpu]
 
 Runs on the built-in demo data set (generated if absent; default full size) or on --data-dir,
 prints a table and writes JSON. Ratios (feature pipeline vs bare forward, cached head vs the
@@ -39,7 +40,7 @@ from helpers.core.seeding import seeded
 from helpers.engine.device import available_device, describe_machine, pick_device
 from helpers.models.lstm import REFERENCE_VOCAB_SIZE, LengthBuckets, LstmConfig, build_lstm
 
-STAGES = ("reading", "text", "images", "cnn_head", "backbones", "lstm", "pipeline", "predict")
+STAGES = ("reading", "text", "images", "cnn_head", "backbones", "scratch_training", "lstm", "pipeline", "predict")
 
 
 class PeakMemory:
@@ -278,15 +279,82 @@ def stage_backbones(ctx: BenchContext) -> dict[str, float]:
     return out
 
 
+def scratch_step_throughput(model: nn.Module, size: int, batch_size: int, steps: int, *, warmup: int = 2,
+                            repeats: int = 3, seed: int = 0) -> float:
+    """Images per second of forward + backward + AdamW step of `model` on one random channels_last batch already in
+    memory (the limit a training loop can reach: no batching, augmentation or bookkeeping); the best of `repeats`
+    timings of `steps` steps, as a shared machine only ever slows a run down. Leaves the caller's random state and
+    `model`'s weights unchanged (it trains a copy)."""
+    import copy
+
+    with seeded(seed):
+        model = copy.deepcopy(model).train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        x = torch.randn(batch_size, 3, size, size).contiguous(memory_format=torch.channels_last)
+        y = (torch.rand(batch_size, N_LABELS) < 0.2).float()
+
+        def step() -> None:
+            loss = nn.functional.binary_cross_entropy_with_logits(model(x).float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        for _ in range(warmup):
+            step()
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            best = min(best, time.perf_counter() - start)
+        return batch_size * steps / best
+
+
+def stage_scratch_training(ctx: BenchContext) -> dict[str, float]:
+    """The from-scratch image network of the profile (architecture A offline): its training-step limit on random
+    tensors against the real loop (helpers.engine.fit over augmented uint8 batches of decoded demo images), same
+    run, same precision; then the limit with the precision and batch-size levers."""
+    from helpers.engine.fit import fit
+    from helpers.models.image_model import REFERENCE_MEAN, REFERENCE_STD
+    from helpers.train.image_data import TensorImageBatches, decode_images
+    from helpers.train.image_training import ScratchRecipe
+
+    recipe = ScratchRecipe.from_settings(get_profile(ctx.profile).cnn)
+    n = max(ctx.image_sample, 2 * recipe.batch_size)
+    paths = ctx.image_paths(n)
+    images = decode_images(paths, recipe.image_size, num_workers=ctx.workers)
+    targets = ctx.dataset.Y[: len(paths)].astype(np.float32)
+    model = recipe.build(seed=0, device=ctx.device)
+    steps = max(len(paths) // recipe.batch_size, 1)
+    limit = scratch_step_throughput(model, recipe.image_size, recipe.batch_size, steps)
+    batches = TensorImageBatches(images, targets, recipe.batch_size, mean=REFERENCE_MEAN, std=REFERENCE_STD,
+                                 shuffle=True, augmented=True)
+    config = replace(recipe.train_config(0), epochs=4, patience=None)
+    result = fit(model, batches, None, config, device=ctx.device, desc="from-scratch loop (timing)")
+    loop = len(paths) / float(result.history["train_s"].iloc[1:].min())  # the best warm epoch, as for the limit
+    out = {"scratch_image_size_px": float(recipe.image_size), "scratch_batch_size": float(recipe.batch_size),
+           "scratch_bf16_autocast": float(model.train_autocast is not None), "scratch_images_timed": float(len(paths)),
+           "scratch_step_limit_img_per_s": limit, "scratch_real_loop_img_per_s": loop,
+           "scratch_loop_vs_limit": loop / limit}
+    for label, dtype in (("float32", None), ("bfloat16", torch.bfloat16)):  # the levers, on the limit alone
+        for batch in (64, 128, 256):
+            lever = recipe.build(seed=0, device=ctx.device)
+            lever.train_autocast = dtype
+            out[f"scratch_limit_{label}_batch{batch}_img_per_s"] = scratch_step_throughput(
+                lever, recipe.image_size, batch, max(n // batch, 2))
+    return out
+
+
 STAGE_FUNCTIONS: dict[str, Callable[[BenchContext], dict[str, float]]] = {
     "reading": stage_reading, "text": stage_text, "images": stage_images, "cnn_head": stage_cnn_head,
-    "backbones": stage_backbones,
+    "backbones": stage_backbones, "scratch_training": stage_scratch_training,
     "lstm": stage_lstm, "pipeline": stage_pipeline, "predict": stage_predict,
 }
 
 TARGETS = {  # key: (threshold, direction, what); a value exactly at its threshold meets the target
     "feature_vs_forward": (0.8, ">=", "feature extraction >= 0.8 x bare forward"),
     "head_cache_speedup": (50, ">=", "cached head >= 50 x the reference's way"),
+    "scratch_loop_vs_limit": (0.6, ">=", "from-scratch loop >= 0.6 x its step limit"),
     "lstm_train_samples_per_s": (4000, ">=", "LSTM >= 4,000 samples/s"),
     "pipeline_cpu_wall_s": (1800, "<=", "cpu pipeline <= 30 min"),
 }
@@ -294,7 +362,7 @@ TARGETS = {  # key: (threshold, direction, what); a value exactly at its thresho
 
 def format_table(results: dict[str, Any]) -> str:
     """The results as a text table; a measure with a target says PASS (at or beyond its threshold) or MISS."""
-    lines = [f"{'stage':<10} {'measure':<40} {'value':>14}  target", "-" * 90]
+    lines = [f"{'stage':<16} {'measure':<44} {'value':>14}  target", "-" * 100]
     for stage in STAGES:
         if stage not in results["stages"]:
             continue
@@ -306,9 +374,9 @@ def format_table(results: dict[str, Any]) -> str:
                 ok = value >= threshold if direction == ">=" else value <= threshold
                 target = f"{'PASS' if ok else 'MISS'}: {what}"
             shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
-            lines.append(f"{stage:<10} {key:<40} {shown:>14}  {target}")
+            lines.append(f"{stage:<16} {key:<44} {shown:>14}  {target}")
     m = results["machine"]
-    lines.append("-" * 90)
+    lines.append("-" * 100)
     lines.append(f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads), "
                  f"device {m['device']}")
     lines.append(f"data: {results['data_dir']} ({results['n_train']} + {results['n_test']} rows)")

@@ -62,3 +62,23 @@ def test_throughput_counts_every_sample_of_every_epoch_and_restores_threads(monk
     rate = measure_train_throughput(SMALL, vocab_size=50, n_rows=256, batch_size=128, epochs=2, threads=1)
     assert rate == pytest.approx(2 * 256 / 4.0)
     assert torch.get_num_threads() == before
+
+
+def test_scratch_step_throughput_takes_the_best_repeat_and_leaves_the_model_and_random_state(monkeypatch):
+    from helpers.models.backbones import ScratchResNet
+
+    ticks = iter([0.0, 4.0, 10.0, 12.0, 20.0, 23.0])  # three repeats: 4 s, 2 s, 3 s
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: next(ticks))
+    model = ScratchResNet((4, 8))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.manual_seed(3)
+    state = torch.get_rng_state()
+    rate = bench.scratch_step_throughput(model, 16, batch_size=4, steps=5, warmup=1, repeats=3)
+    assert rate == 4 * 5 / 2.0
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_the_from_scratch_loop_ratio_has_its_target():
+    assert "PASS" in line_of(table_for("scratch_training", {"scratch_loop_vs_limit": 0.6}), "scratch_loop_vs_limit")
+    assert "MISS" in line_of(table_for("scratch_training", {"scratch_loop_vs_limit": 0.59}), "scratch_loop_vs_limit")

@@ -25,7 +25,8 @@ from helpers.core.labels import N_LABELS
 
 SPLITS = ("val", "test")
 PRODUCERS = {  # which notebook writes each model's hand-off
-    "text": "02_text_preprocessing", "cnn": "03_cnn_training", "lstm": "04_lstm_training", "fusion": "05_ensembling",
+    "text": "02_text_preprocessing", "cnn": "03_cnn_training", "lstm": "04_lstm_training",
+    "encoder": "04_lstm_training", "fusion": "05_ensembling",
 }
 
 

@@ -47,7 +47,7 @@ class TrainConfig:
     validation data) is strictly greater than the best so far; a tie is not an improvement, so the earliest of
     equal epochs is kept. With patience=P the run stops at the end of the P-th epoch in a row without
     improvement: after best_epoch + P epochs (FitResult.stopped_early is True then, even when that is the last
-    epoch). patience=None trains every epoch.
+    epoch), but never before epoch min_epochs (a slow start is not a plateau). patience=None trains every epoch.
     """
 
     epochs: int
@@ -56,6 +56,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     cutoff: float = 0.5  # probability cut-off for the validation micro-F1
     patience: int | None = None  # stop after this many epochs in a row without improvement; None: all epochs
+    min_epochs: int = 0  # patience can stop the run only from this epoch on
     seed: int = 0
     schedule: str = "constant"  # see SCHEDULES
     loss: str = "bce"  # see helpers.engine.losses.LOSS_NAMES
@@ -259,7 +260,7 @@ def _fit(model: nn.Module, train_batches: Iterable[tuple], val_batches: Iterable
         if score > best_score:
             best_score, best_epoch = score, epoch + 1
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        if config.patience is not None and epoch + 1 - best_epoch >= config.patience:
+        if config.patience is not None and epoch + 1 >= config.min_epochs and epoch + 1 - best_epoch >= config.patience:
             stopped_early = True
         complete = stopped_early or epoch + 1 == config.epochs
 

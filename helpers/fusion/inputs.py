@@ -13,12 +13,16 @@ from helpers.data.errors import duplicated_ids
 if TYPE_CHECKING:
     from helpers.run import Run
 
+TEXT_SOURCES = ("text", "encoder")  # the LSTM pair; the pretrained caption encoder (helpers.train.encoder_training)
+OPTIONAL_SOURCES = {"encoder": "encoder"}  # source -> hand-off name, used when its files exist
+
 @dataclass
 class FusionInputs:
     """Probabilities of every source (image model, text model, joint models) on the validation and test rows.
 
     `val[source]` / `test[source]` are (rows, 18) arrays in the order of val_ids / test_ids; the
-    image and text models are the sources "image" and "text".
+    image and text models are the sources "image" and "text", notebook 04's pretrained caption encoder (when one
+    was loaded) the source "encoder".
     """
 
     val_ids: np.ndarray
@@ -34,6 +38,11 @@ class FusionInputs:
     @property
     def val_text(self) -> np.ndarray:
         return self.val["text"]
+
+    @property
+    def text_sources(self) -> list[str]:
+        """The caption sources present: "text" (the LSTM pair) and, when notebook 04 handed one over, "encoder"."""
+        return [s for s in TEXT_SOURCES if s in self.val]
 
     @property
     def test_image(self) -> np.ndarray:
@@ -75,8 +84,13 @@ def align_probabilities(expected_ids: Sequence[str], ids: Sequence[str], probs: 
     return np.asarray(probs, dtype=np.float32)[[position[i] for i in expected]]
 
 
-def load_fusion_inputs(run: Run, image_model: str = "cnn", text_model: str = "lstm") -> FusionInputs:
-    """Load both models' validation and test probabilities and align them with run.split and test.csv."""
+def load_fusion_inputs(run: Run, image_model: str = "cnn", text_model: str = "lstm",
+                       optional: dict[str, str] | None = None) -> FusionInputs:
+    """Load both models' validation and test probabilities and align them with run.split and test.csv.
+
+    optional: {source: hand-off name} of sources used only when their files exist (default OPTIONAL_SOURCES: the
+    caption encoder, which notebook 04 hands over only when one could be loaded).
+    """
     from helpers.core.handoff import load_probabilities
 
     data = run.dataset
@@ -87,7 +101,20 @@ def load_fusion_inputs(run: Run, image_model: str = "cnn", text_model: str = "ls
         for split, expected, target in (("val", inputs.val_ids, inputs.val), ("test", inputs.test_ids, inputs.test)):
             ids, probs = load_probabilities(run.paths, model, split)  # a missing file names its notebook
             target[source] = align_probabilities(expected, ids, probs, f"{model} {split} probabilities")
+    for source, model in (OPTIONAL_SOURCES if optional is None else optional).items():
+        files = [run.paths.probabilities / f"{model}_{split}.npz" for split in ("val", "test")]
+        if all(f.is_file() for f in files):
+            (val_ids, val), (test_ids, test) = (load_probabilities(run.paths, model, s) for s in ("val", "test"))
+            inputs.add_source(source, val_ids, val, test_ids, test)
     return inputs
+
+
+def handoff_summaries(run: Run, inputs: FusionInputs) -> dict[str, dict]:
+    """The summaries of the models behind the inputs: "cnn", "lstm" and, when the encoder is a source, "encoder"."""
+    from helpers.core.handoff import load_summary
+
+    models = ["cnn", "lstm", *(model for source, model in OPTIONAL_SOURCES.items() if source in inputs.val)]
+    return {model: load_summary(run.paths, model) for model in models}
 
 
 def producer_histories(summary: dict, model: str) -> list[str]:

@@ -286,11 +286,18 @@ def _row_rules(name: str, combine: str, C: float, **kwargs: object) -> list[Fusi
             FusionMethod(f"{name} + {CALIBRATED_ROW_RULE}", combine, "row_f1", C=C, calibrate=True, **kwargs)]
 
 
-def standard_methods(C: float = 1.0, joint_sources: Sequence[str] = ()) -> list[FusionMethod]:
+SOURCE_TITLES = {"encoder": "caption encoder"}  # how table11 names an extra caption source
+
+
+def standard_methods(C: float = 1.0, joint_sources: Sequence[str] = (),
+                     text_sources: Sequence[str] = ("text",)) -> list[FusionMethod]:
     """Every method of table11; the first two are the single models as trained, the fifth the reference.
 
     joint_sources: names of joint image-caption models whose probabilities are fusion sources
     (e.g. "joint concat"); each appears as trained, with per-label cut-offs and with the row rule.
+    text_sources: the caption sources present (FusionInputs.text_sources); each one besides the LSTM's "text"
+    (the pretrained "encoder") appears alone and fused with the image model by the fitted rules, so that with only
+    "text" the list is exactly the two-source catalogue.
     """
     methods = [
         FusionMethod("image model, cut-off 0.5", "image", "fixed", fallback=False),
@@ -308,6 +315,8 @@ def standard_methods(C: float = 1.0, joint_sources: Sequence[str] = ()) -> list[
                           ("per-label λ", "label_average"), ("logistic (2 logits)", "logistic"),
                           ("logistic (36 logits)", "logistic_all")):
         methods += _row_rules(name, combine, C)
+    for source in (s for s in text_sources if s != "text"):
+        methods += _extra_text_methods(source, C)
     for source in joint_sources:
         pair = (source, "text")
         methods += [FusionMethod(f"{source}, cut-off 0.5", "image", "fixed", fallback=False, sources=pair),
@@ -316,18 +325,37 @@ def standard_methods(C: float = 1.0, joint_sources: Sequence[str] = ()) -> list[
     return methods
 
 
+def _extra_text_methods(source: str, C: float) -> list[FusionMethod]:
+    """One more caption source (e.g. the pretrained encoder): alone, and fused with the image model (11 rows: the
+    main rules of the two-source catalogue, not all of them, so that table11 stays readable)."""
+    title = SOURCE_TITLES.get(source, source)
+    pair, fused = ("image", source), f"image + {title}:"
+    methods = [FusionMethod(f"{title}, cut-off 0.5", "text", "fixed", fallback=False, sources=pair),
+               FusionMethod(f"{title}, tuned cut-offs", "text", "label", sources=pair),
+               FusionMethod(f"{fused} global λ + per-label cut-offs", "average", "label", sources=pair),
+               FusionMethod(f"{fused} per-label λ + per-label cut-offs", "label_average", "label", sources=pair),
+               FusionMethod(f"{fused} logistic (36 logits) + per-label cut-offs", "logistic_all", "label", C=C,
+                            sources=pair)]
+    for name, combine in ((title, "text"), (f"{fused} global λ", "average"), (f"{fused} logistic (36 logits)",
+                                                                             "logistic_all")):
+        methods += _row_rules(name, combine, C, sources=pair)
+    return methods
+
+
+TUNED_SUFFIXES = (", tuned cut-offs", " + per-label cut-offs")
+
+
 def row_rule_pairs(methods: Sequence[FusionMethod]) -> list[tuple[str, str, str]]:
-    """(per-label cut-off method, expected-F1 method, calibrated expected-F1 method) names per combine rule."""
+    """(per-label cut-off method, expected-F1 method, calibrated expected-F1 method) names per combine rule,
+    in the order of `methods`."""
     names = {m.name for m in methods}
     pairs = []
-    for name, tuned in (("image model", "image model, tuned cut-offs"), ("text model", "text model, tuned cut-offs"),
-                        ("global λ", "global λ + per-label cut-offs"),
-                        ("per-label λ", "per-label λ + per-label cut-offs"),
-                        ("logistic (2 logits)", "logistic (2 logits) + per-label cut-offs"),
-                        ("logistic (36 logits)", "logistic (36 logits) + per-label cut-offs"),
-                        *((m.sources[0], f"{m.sources[0]}, tuned cut-offs") for m in methods
-                          if m.sources[0] not in ("image",) and m.cutoffs == "fixed")):
+    for tuned in (m.name for m in methods if m.cutoffs == "label"):
+        suffix = next((s for s in TUNED_SUFFIXES if tuned.endswith(s)), None)
+        if suffix is None:
+            continue
+        name = tuned[: -len(suffix)]
         row, calibrated = f"{name} + {ROW_RULE}", f"{name} + {CALIBRATED_ROW_RULE}"
-        if {tuned, row, calibrated} <= names:
+        if {row, calibrated} <= names:
             pairs.append((tuned, row, calibrated))
     return pairs

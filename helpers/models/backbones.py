@@ -74,7 +74,15 @@ class ScratchResNet(nn.Module):
         for block in blocks:  # zero-init the last BN of each block: every block starts as the identity
             nn.init.zeros_(block.body[-1].weight)
 
+        self.train_autocast: torch.dtype | None = None  # autocast dtype while training on the CPU; not saved
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits; in training mode on the CPU under `train_autocast` when it is set (bfloat16 mixed precision,
+        which helpers.engine.fit leaves at float32 for every model: helpers.train.image_training turns it on
+        for this network where the CPU has native bf16 units). Inference follows the engine's own policy."""
+        if self.training and self.train_autocast is not None and images.device.type == "cpu":
+            with torch.autocast("cpu", dtype=self.train_autocast):
+                return self.fc(self.pool(self.stages(self.stem(images))))
         return self.fc(self.pool(self.stages(self.stem(images))))
 
 

@@ -8,6 +8,7 @@ same code that built it:
     "features"  ImageModelConfig  build_feature_extractor: the frozen backbone without classifier, eval mode
     "lstm"      LstmConfig        build_lstm
     "joint"     JointConfig       build_joint
+    "text_encoder" TextEncoderConfig build_text_encoder: a pretrained caption encoder's shape (its HF config)
 
 Every config class has `to_state()` (plain values) and `from_state(state)` (ValueError naming unknown or
 missing keys), so `build_model` takes either the dataclass or the state a weights file stored. `build_part`
@@ -25,6 +26,7 @@ from torch import nn
 from helpers.models.image_model import ImageModelConfig, build_feature_extractor, build_image_model
 from helpers.models.joint import JointConfig, build_joint
 from helpers.models.lstm import LstmConfig, build_lstm
+from helpers.models.text_encoder import TextEncoderConfig, build_text_encoder
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ MODEL_KINDS: dict[str, ModelKind] = {
     "features": ModelKind(ImageModelConfig, build_feature_extractor),
     "lstm": ModelKind(LstmConfig, build_lstm),
     "joint": ModelKind(JointConfig, build_joint),
+    "text_encoder": ModelKind(TextEncoderConfig, build_text_encoder),
 }
 
 
@@ -75,9 +78,9 @@ def build_model(kind: str, config_or_state: Any, seed: int | None = None) -> nn.
 def build_part(part: Mapping[str, Any], slot: str, what: str) -> nn.Module:
     """The float32 network of one predictor-file part ({"kind", "config", "state_dict"}) in eval mode.
 
-    slot is the registry kind that rebuilds it ("image", "features", "lstm", "joint"); float16 weights are cast
-    back to float32. ValueError starting with `what` when the config does not describe a model of that kind or
-    the stored weights do not fit the model it describes.
+    slot is the registry kind that rebuilds it ("image", "features", "lstm", "joint", "text_encoder"); float16
+    weights are cast back to float32. ValueError starting with `what` when the config does not describe a model
+    of that kind or the stored weights do not fit the model it describes.
     """
     try:
         model = build_model(slot, part["config"])

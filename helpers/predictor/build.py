@@ -4,7 +4,8 @@ The weights are read from the files each producer lists in its summary (never re
 model from the "cnn" summary, the caption LSTMs from the "lstm" summary (float32 files; a listed
 <stem>_fp16 copy is skipped, half precision is the bundle's own choice), a joint model from its own
 summary; the caption dictionary and preprocessing from notebook 02's encoded captions of the variant
-each text model was trained on.
+each text model was trained on; the pretrained caption encoder (with its tokenizer) from the state file the
+"encoder" summary lists.
 """
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from helpers.core.config import RunPaths
 from helpers.fusion.methods import FittedFusion
 from helpers.models.weights import load_weights
 from helpers.predictor.file import (
     CaptionEncoding,
+    EncoderPart,
     ImagePart,
     JointPart,
     ModelPart,
@@ -48,6 +52,7 @@ class HandoffParts:
     image: ImagePart | None = None
     text: TextPart | None = None
     joints: dict[str, JointPart] = field(default_factory=dict)
+    encoder: EncoderPart | None = None
 
     def predictor_file(self, fusion: FittedFusion, sources: Sequence[str] | None = None, half: bool = False,
                        description: str = "") -> PredictorFile:
@@ -58,7 +63,7 @@ class HandoffParts:
         file = PredictorFile(fusion, image=self.image if "image" in used or joint_name else None,
                              text=self.text if "text" in used else None,
                              joint=self.joints[joint_name] if joint_name else None, half=half,
-                             description=description)
+                             description=description, encoder=self.encoder if "encoder" in used else None)
         if sources is None:
             file.check_sources()
         return file
@@ -73,8 +78,10 @@ def handoff_parts(paths: RunPaths, summaries: Mapping[str, Mapping[str, Any]],
     joint_models: {fusion source name: artifact name}, e.g. {"joint concat": "joint_concat"} (entries for
     "image" and "text" are ignored, so notebook 05's model_of can be passed as it is).
     """
-    joint_models = {s: a for s, a in (joint_models or {}).items() if s not in ("image", "text")}
+    joint_models = {s: a for s, a in (joint_models or {}).items() if s not in ("image", "text", "encoder")}
     wanted = set(["image", "text", *joint_models] if sources is None else sources)
+    if sources is None and "encoder" in summaries:
+        wanted.add("encoder")
     joints = [s for s in joint_models if s in wanted]
     parts = HandoffParts()
     if "image" in wanted or joints:
@@ -85,6 +92,9 @@ def handoff_parts(paths: RunPaths, summaries: Mapping[str, Mapping[str, Any]],
         models = [ModelPart.from_weights(load_weights(p, kind="lstm")) for p in _listed(paths, lstm, "lstm")]
         encoded = load_encoded(paths, lstm.get("text_variant", "standard"))
         parts.text = TextPart(models, CaptionEncoding.from_encoded(encoded))
+    if "encoder" in wanted:
+        state = torch.load(_listed(paths, summaries["encoder"], "encoder")[0], map_location="cpu", weights_only=True)
+        parts.encoder = EncoderPart.from_encoder_state(state)
     if joints:
         encoding = CaptionEncoding.from_encoded(load_encoded(paths, JOINT_TEXT_VARIANT))
         for name in joints:

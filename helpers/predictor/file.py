@@ -13,13 +13,16 @@ is unpickled):
                "features": part | None},        # a frozen feature extractor for a joint model, if needed
      "text": {"models": [part, ...], "encoding": encoding} | None,   # LSTMs, probabilities averaged
      "joint": {"name": "joint concat", "model": part, "encoding": encoding} | None,
+     "encoder": {"model": part, "tokenizer_files": {name: str | bytes}} | None,  # a pretrained caption encoder
      "fusion": {"method": {...FusionMethod fields}, "lam": tensor (18,), "coef", "intercept", "learned",
                 "cutoffs", "platt_slope", "platt_intercept"}}
 
 with part = {"kind", "config", "state_dict"} (the fields of a helpers.models.weights file,
 rebuilt by helpers.models.registry) and encoding = {"config": TextConfig fields,
 "normalizer_used", "stopwords": [...], "vocab": [...]} (how captions become token ids). The fusion
-method's `sources` name which probabilities it combines: "image", "text" or the joint model's name.
+method's `sources` name which probabilities it combines: "image", "text" (the LSTMs), "encoder" (the pretrained
+caption encoder of notebook 04, kind "text_encoder", its tokenizer's files inside) or the joint model's name. A
+file written before the encoder existed has no "encoder" key and reads as encoder None.
 """
 from __future__ import annotations
 
@@ -197,6 +200,33 @@ class JointPart:
 
 
 @dataclass
+class EncoderPart:
+    """A pretrained caption encoder with its head (registry kind "text_encoder") and its tokenizer's saved files."""
+
+    model: ModelPart
+    tokenizer_files: Mapping[str, str | bytes]
+
+    @classmethod
+    def from_encoder_state(cls, state: Mapping[str, Any]) -> EncoderPart:
+        """From helpers.models.text_encoder.encoder_to_state's dict (what notebook 04 hands over)."""
+        _keys(state, ("kind", "config", "state_dict", "tokenizer_files"), "caption encoder state")
+        return cls(ModelPart(str(state["kind"]), dict(state["config"]), state["state_dict"]),
+                   dict(state["tokenizer_files"]))
+
+    @property
+    def tokenizer_bytes(self) -> int:
+        return sum(len(v.encode("utf-8") if isinstance(v, str) else v) for v in self.tokenizer_files.values())
+
+    def to_state(self, half: bool = False) -> dict[str, Any]:
+        return {"model": self.model.to_state(half), "tokenizer_files": dict(self.tokenizer_files)}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> EncoderPart:
+        _keys(state, ("model", "tokenizer_files"), "encoder section")
+        return cls(ModelPart.from_state(state["model"]), dict(state["tokenizer_files"]))
+
+
+@dataclass
 class Versions:
     project: str = field(default_factory=lambda: project_version())
     torch: str = str(torch.__version__)
@@ -225,13 +255,15 @@ class PredictorFile:
     half: bool = False
     description: str = ""
     versions: Versions = field(default_factory=Versions)
+    encoder: EncoderPart | None = None
     format_version: int = FORMAT_VERSION
 
     def check_sources(self) -> None:
         """ValueError unless every probability source the fusion uses has its model (a joint model also needs
         image features: an architecture-B image model or ImagePart(features=...))."""
         image = self.image
-        available = {"image": image is not None and image.model is not None, "text": self.text is not None}
+        available = {"image": image is not None and image.model is not None, "text": self.text is not None,
+                     "encoder": self.encoder is not None}
         if self.joint is not None:
             available[self.joint.name] = image is not None and image.has_features
         missing = [s for s in used_sources(self.fusion) if not available.get(s)]
@@ -251,6 +283,7 @@ class PredictorFile:
             "image": None if self.image is None else self.image.to_state(half),
             "text": None if self.text is None else self.text.to_state(half),
             "joint": None if self.joint is None else self.joint.to_state(half),
+            "encoder": None if self.encoder is None else self.encoder.to_state(half),
             "fusion": self.fusion.to_state(),
         }
 
@@ -264,19 +297,20 @@ class PredictorFile:
                    half=bool(state.get("half", False)), description=str(state.get("description", "")),
                    versions=Versions(str(state.get("project_version", "unknown")),
                                      str(state.get("torch_version", "unknown"))),
-                   format_version=int(state["format_version"]))
+                   format_version=int(state["format_version"]),
+                   encoder=None if state.get("encoder") is None else EncoderPart.from_state(state["encoder"]))
 
 
 def build_predictor_bundle(*, fusion: FittedFusion, image: ImagePart | None = None, text: TextPart | None = None,
                            joint: JointPart | None = None, half: bool = False, description: str = "",
-                           versions: Versions | None = None) -> dict[str, Any]:
+                           versions: Versions | None = None, encoder: EncoderPart | None = None) -> dict[str, Any]:
     """The predictor as one dict of plain values and tensors (floating weights in float16 when half).
 
     Every probability source the fusion uses must be present: "image" (image=), "text" (text=) or
     the joint model's name (joint=, which also needs image features: an architecture-B image model or
     ImagePart(features=...)).
     """
-    predictor = PredictorFile(fusion, image, text, joint, half, description, versions or Versions())
+    predictor = PredictorFile(fusion, image, text, joint, half, description, versions or Versions(), encoder=encoder)
     predictor.check_sources()
     return predictor.to_state()
 
@@ -368,7 +402,8 @@ def _halved(bundle: dict[str, Any]) -> dict[str, Any]:
             return [half_part(v) for v in part]
         return part
 
-    return {**bundle, **{k: half_part(bundle[k]) for k in ("image", "text", "joint")}, "half": True}
+    sections = [k for k in ("image", "text", "joint", "encoder") if k in bundle]
+    return {**bundle, **{k: half_part(bundle[k]) for k in sections}, "half": True}
 
 
 def _plain(value: Any) -> Any:

@@ -38,6 +38,8 @@ from helpers.data.submission import (
 from helpers.engine.device import choose_precision, pick_device
 from helpers.engine.inference import predict_captions, predict_proba, prepare_for_inference
 from helpers.models.registry import build_part
+from helpers.models.text_encoder import predict_captions as predict_encoder_captions
+from helpers.models.text_encoder import tokenizer_from_files
 from helpers.predictor.file import PredictorFile, PredictorFileError, load_predictor_file, used_sources
 from helpers.predictor.inputs import CaptionEncoder, ImageInput, ImageInputs, check_inputs
 
@@ -66,10 +68,15 @@ class Predictor:
             self.text_models = [build_part(m.to_state(), "lstm", f"{source}: text model {i + 1}")
                                 for i, m in enumerate(text.models)] if text else []
             self.joint_model = build_part(joint.model.to_state(), "joint", f"{source}: joint model") if joint else None
+            encoder = file.encoder
+            self.encoder_model = (build_part(encoder.model.to_state(), "text_encoder", f"{source}: caption encoder")
+                                  if encoder is not None else None)
+        self.encoder_tokenizer = tokenizer_from_files(encoder.tokenizer_files) if encoder is not None else None
         self.text_encoder = CaptionEncoder(text.encoding) if text else None
         self.joint_name = joint.name if joint else None
         self.joint_encoder = CaptionEncoder(joint.encoding) if joint else None
         available = {"image": self.image_model is not None, "text": bool(self.text_models),
+                     "encoder": self.encoder_model is not None,
                      self.joint_name: self.joint_model is not None and self.features_model is not None}
         missing = [s for s in self.sources if not available.get(s)]
         if missing:
@@ -90,7 +97,8 @@ class Predictor:
         f = self.file
         image = f"image model {self.architecture} at {self.image.size} px" if self.image_model else "no image model"
         parts = [image,
-                 f"{len(self.text_models)} caption model(s)", *([self.joint_name] if self.joint_name else [])]
+                 f"{len(self.text_models)} caption model(s)", *([self.joint_name] if self.joint_name else []),
+                 *([f"caption encoder ({self.encoder_model.config.source})"] if self.encoder_model else [])]
         return (f"{self.source}: format {f.format_version}, written by project {f.versions.project} with torch "
                 f"{f.versions.torch}{', float16 weights' if f.half else ''}; {', '.join(parts)}; fusion "
                 f"{self.fusion.method.name!r}: {self.fusion.method.describe()}")
@@ -112,6 +120,9 @@ class Predictor:
             tokens, lengths = self.text_encoder.encode(captions)
             probs["text"] = np.mean([predict_captions(m.to(device), tokens, lengths, device)
                                      for m in self.text_models], axis=0)
+        if "encoder" in self.sources:
+            probs["encoder"] = predict_encoder_captions(self.encoder_model, self.encoder_tokenizer, captions,
+                                                        batch_size=batch_size, device=device)
         if self.joint_name in self.sources:
             tokens, lengths = self.joint_encoder.encode(captions)
             probs[self.joint_name] = predict_proba(self.joint_model.to(device),

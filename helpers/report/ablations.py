@@ -5,6 +5,7 @@ table has one row per (experiment, setting, seed, metric) with its value (helper
 """
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -16,6 +17,12 @@ from helpers.report.figures import baseline_line
 
 TIME_TITLES = {"train_time_s": "training time (s)", "test_time_s": "testing time (s)"}
 MIN_SCORE_SPAN = 0.1  # a score axis spans at least this much, so that seed noise does not fill the panel
+TICK_WIDTH = 11  # characters per line of a setting's tick label: longer names wrap instead of spilling over
+
+
+def wrap_label(label: str, width: int = TICK_WIDTH) -> str:
+    """A tick label wrapped at spaces into lines of at most `width` characters (existing line breaks kept)."""
+    return "\n".join(textwrap.fill(line, width, break_long_words=False) or line for line in str(label).split("\n"))
 
 
 def metric_title(metric: str) -> str:
@@ -42,7 +49,8 @@ def plot_seed_boxes(tidy: pd.DataFrame, metrics: Sequence[str], title: str, xlab
     baseline: the trivial baseline's value per metric, drawn as a dashed line. Score axes are never
     zoomed below MIN_SCORE_SPAN and times start at 0, so noise between seeds is not magnified.
     """
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 4.0), squeeze=False)
+    order_width = max(4.2, 1.1 * tidy["setting"].nunique())  # wide enough that wrapped tick labels never touch
+    fig, axes = plt.subplots(1, len(metrics), figsize=(order_width * len(metrics), 4.0), squeeze=False)
     order = list(dict.fromkeys(tidy["setting"]))
     for ax, metric in zip(axes[0], metrics):
         data = tidy[tidy["metric"] == metric]
@@ -60,7 +68,7 @@ def plot_seed_boxes(tidy: pd.DataFrame, metrics: Sequence[str], title: str, xlab
         ax.set_title(metric_title(metric))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(metric_title(metric))
-        ax.tick_params(axis="x", rotation=20 if max(len(str(o)) for o in order) > 8 else 0)
+        ax.set_xticks(range(len(order)), [wrap_label(o) for o in order], fontsize=8 if len(order) > 3 else 9)
     n_seeds = tidy["seed"].nunique()
     fig.suptitle(f"{title} ({n_seeds} seed{'s' if n_seeds != 1 else ''} per setting)")
     fig.tight_layout()
@@ -89,13 +97,16 @@ def seed_spread(tidy: pd.DataFrame, metric: str) -> dict[str, float]:
 
 
 def spread_finding(tidy: pd.DataFrame, metric: str) -> str:
-    """One generated sentence: do the settings differ by more than the spread over seeds on this metric?"""
+    """One generated sentence: how far the settings' means and the seeds of one setting lie apart on this metric.
+
+    A description only, never a verdict: a few seeds do not measure the noise, so whether two settings differ is
+    left to an interval (the paired bootstrap over validation rows).
+    """
     s = seed_spread(tidy, metric)
     name = metric_title(metric)
     head = (f"On {name}, the settings' means span {s['between']:.4f} "
             f"(best {s['best']!r}, worst {s['worst']!r})")
     if s["n_seeds"] < 2:
         return head + "; with one seed per setting the spread over seeds is not measured."
-    verdict = ("more than" if s["between"] > s["within"] else "no more than")
-    return (head + f", against a spread over seeds of up to {s['within']:.4f} within one setting: "
-            f"the settings differ by {verdict} the seed noise.")
+    return (head + f"; seeds of one setting lie up to {s['within']:.4f} apart ({s['n_seeds']} seeds per setting: "
+            "too few to measure the noise, so this spread alone does not say whether settings differ).")

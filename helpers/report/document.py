@@ -32,7 +32,7 @@ LAYOUT: list[tuple[str, str, list[str], list[str]]] = [
     ("preprocessing", "Caption preprocessing", ["table02", "table04", "fig05", "fig06", "fig13"], ["findings_02"]),
     ("lstm", "The caption LSTM and its ablations",
      ["fig08", "fig09", "fig10", "fig11", "fig12", "fig14", "fig30", "table03", "table08", "table09",
-      "table30", "table31", "table32", "table33", "table34", "table35", "table36"], ["findings_04"]),
+      "table30", "table31", "table32", "table33", "table34", "table35", "table36", "table37"], ["findings_04"]),
     ("image", "The image model", ["fig15", "fig16", "fig17", "fig18", "fig25", "fig26", "fig27",
                                   "table06", "table07", "table27"], ["findings_03"]),
     ("fusion", "Fusion and the joint model", ["fig40", "fig41", "table05", "table10", "table11", "table21"], []),

@@ -340,11 +340,24 @@ def precision_recall_finding(y_true: np.ndarray, probs: np.ndarray) -> str:
 def training_curve_inputs(summaries: Mapping[str, Mapping[str, Any]], joint_artifacts: Mapping[str, str],
                           lstm_epochs: int, joint_epochs: int) -> tuple[list[str], dict[str, int], dict[str, str]]:
     """(history names to load, epoch caps by model, titles by model) for fig21: the histories the image and text
-    notebooks list in their summaries and one per joint model (joint_artifacts: {source name: artifact name};
-    the "image" and "text" sources are not joint models and are skipped, so report.fusion.model_artifacts fits)."""
-    joint_artifacts = {s: a for s, a in joint_artifacts.items() if s not in ("image", "text")}
+    notebooks list in their summaries (the caption encoder's too, when summaries has "encoder") and one per joint
+    model (joint_artifacts: {source name: artifact name}; the "image", "text" and "encoder" sources are not joint
+    models and are skipped, so report.fusion.model_artifacts fits)."""
+    joint_artifacts = {s: a for s, a in joint_artifacts.items() if s not in ("image", "text", "encoder")}
+    joint_histories = {}  # a refitted joint model lists its base model's history: one curve, under the base's name
+    for name, artifact in joint_artifacts.items():
+        history = (summaries.get(artifact) or {}).get("histories", [artifact])[0]
+        joint_histories.setdefault(history, name)
+    joint_artifacts = {name: history for history, name in joint_histories.items()}
     names = [*producer_histories(summaries["cnn"], "cnn"), *producer_histories(summaries["lstm"], "lstm"),
              *joint_artifacts.values()]
     caps = {"lstm": lstm_epochs} | {artifact: joint_epochs for artifact in joint_artifacts.values()}
     titles = {"cnn": "image model", "lstm": "text model"} | {a: name for name, a in joint_artifacts.items()}
+    if "encoder" in summaries:  # notebook 04's pretrained caption encoder, when one was loaded
+        encoder = summaries["encoder"]
+        kind = "frozen" if encoder.get("frozen") else "fine-tuned"
+        for name in producer_histories(encoder, "encoder"):
+            names.insert(len(names) - len(joint_artifacts), name)
+            caps[name] = int(encoder["epoch_cap"])
+            titles[name] = f"caption encoder ({kind})"
     return names, caps, titles

@@ -27,17 +27,19 @@ from helpers.core.metrics import BASELINE_NAME, METRIC_TITLES, binarize, multila
 from helpers.data.submission import score_submission, write_submission
 from helpers.fusion import crossfit, rules
 from helpers.fusion.crossfit import CrossFit, FinalFusion, Folds, score_row
-from helpers.fusion.inputs import FusionInputs
+from helpers.fusion.inputs import TEXT_SOURCES, FusionInputs
 from helpers.fusion.methods import REFERENCE_NAME, ROW_RULE, FusionMethod
 from helpers.models.weights import count_parameters
 from helpers.predictor.build import handoff_parts
 from helpers.predictor.file import save_predictor
 from helpers.predictor.predictor import Predictor, label_csv
 from helpers.report import size_budget
+from helpers.report.captions import DEMO_SENTENCE, is_demo_data
 from helpers.report.figures import baseline_line, markdown_table, readable
 from helpers.train.joint_training import JointOutcome, artifact_name
 
 INTERVAL_COLUMNS = ("diff", "diff_low", "diff_high", "significant")
+ENCODER_ROW = "caption encoder"  # table10's row of notebook 04's pretrained caption encoder, when there is one
 
 
 def baseline_row(y_true: np.ndarray, baseline_pred: np.ndarray) -> dict[str, object]:
@@ -135,16 +137,21 @@ def plot_lambda_sweep(sweep: pd.DataFrame, baseline: dict[str, float] | None = N
     for k, metric in enumerate(("micro_f1", "samples_f1")):
         ax.plot(sweep["lambda"], sweep[metric], color=f"C{k}", label=METRIC_TITLES[metric])
         if metric == "samples_f1" and "significant" in sweep:
-            same = ~sweep["significant"].astype(bool)
-            ax.plot(sweep.loc[~same, "lambda"], sweep.loc[~same, metric], "o", color=f"C{k}")
+            is_ref = np.isclose(sweep["lambda"].astype(float), 0.5)
+            same = ~sweep["significant"].astype(bool) & ~is_ref
+            ax.plot(sweep.loc[~same & ~is_ref, "lambda"], sweep.loc[~same & ~is_ref, metric], "o", color=f"C{k}")
             ax.plot(sweep.loc[same, "lambda"], sweep.loc[same, metric], "o", mfc="white", color=f"C{k}",
                     label=f"samples-F1 vs λ=0.5: {INDISTINGUISHABLE}")
+            ax.plot(sweep.loc[is_ref, "lambda"], sweep.loc[is_ref, metric], "D", color="black",
+                    label="λ=0.5: the reference the intervals are against")
         else:
             ax.plot(sweep["lambda"], sweep[metric], "o", color=f"C{k}")
     ax.axvspan(0.35, 0.65, color="grey", alpha=0.15, label="λ the reference tried (0.4-0.6)")
     if baseline is not None:
         baseline_line(ax, baseline["samples_f1"], label="trivial baseline (samples-F1)")
-    ax.set_ylim(0, 1)
+    values = [sweep["micro_f1"].min(), sweep["samples_f1"].min()] + ([baseline["samples_f1"]] if baseline else [])
+    top = max(sweep["micro_f1"].max(), sweep["samples_f1"].max())
+    ax.set_ylim(max(0.0, np.floor(min(values) * 20) / 20 - 0.02), min(1.0, top + 0.03))  # the data, not 0-1
     ax.set(xlabel="λ (weight of the image model; 0 = text only, 1 = image only)",
            ylabel="score on validation rows (0-1)", title=f"Weighted average, cut-off {sweep['cutoff'].iloc[0]:g}")
     ax.legend(fontsize=8, loc="lower left")
@@ -188,29 +195,37 @@ def lambda_finding(sweep: pd.DataFrame) -> str:
     return " ".join(parts)
 
 
-def plot_fusion_methods(table: pd.DataFrame, chosen: str, reference: str, baseline: str | None = None
-                        ) -> plt.Figure:
-    """Left: out-of-fold scores per method from 0 (baseline dashed); right: samples-F1 minus the reference
-    with its 95 % paired-bootstrap interval (hollow: the interval contains 0). Chosen method in bold."""
+def plot_fusion_methods(table: pd.DataFrame, chosen: str, reference: str, baseline: str | None = None,
+                        page_height: float = 10.5) -> plt.Figure:
+    """Left: out-of-fold scores per method, sorted by samples-F1 (its value printed; baseline dashed); right:
+    samples-F1 minus the reference with its 95 % paired-bootstrap interval (hollow: the interval contains 0).
+    Chosen method in bold, methods tied with it (table11's TIE_COLUMN) marked "≈"; the figure fits one page."""
     metrics = ["micro_f1", "samples_f1", "macro_f1"]
     shown = table[table["method"] != baseline] if baseline is not None else table
+    shown = shown.sort_values("samples_f1", ascending=False, kind="stable")
     methods = list(shown["method"])
+    tied = set(shown.loc[shown[TIE_COLUMN].astype(bool), "method"]) if TIE_COLUMN in shown else set()
     y = np.arange(len(methods))
-    fig, (ax, ax_diff) = plt.subplots(1, 2, figsize=(14, 0.32 * len(methods) + 2.2), sharey=True,
+    row_height = min(0.32, (page_height - 2.2) / max(len(methods), 1))
+    fig, (ax, ax_diff) = plt.subplots(1, 2, figsize=(14, row_height * len(methods) + 2.2), sharey=True,
                                       gridspec_kw={"width_ratios": [1.3, 1]})
     height = 0.8 / len(metrics)
     t = shown.set_index("method")
     for k, metric in enumerate(metrics):
         ax.barh(y + (k - 1) * height, t.loc[methods, metric], height=height, label=METRIC_TITLES[metric])
+    for row, value in zip(y, t.loc[methods, "samples_f1"]):
+        ax.text(value + 0.005, row, f"{value:.3f}", va="center", fontsize=6.5)
     if baseline is not None:
         baseline_line(ax, float(table.set_index("method").loc[baseline, "samples_f1"]),
                       label="trivial baseline (samples-F1)", orientation="v")
-    ax.set_xlim(0, 1)
-    ax.set_yticks(y, methods, fontsize=8)
+    ax.set_xlim(0, 1.04)  # bars start at 0: their lengths compare
+    labels = [("≈ " if m in tied else "") + m for m in methods]
+    ax.set_yticks(y, labels, fontsize=7.5 if len(methods) > 30 else 8)
     ax.invert_yaxis()
-    ax.set(xlabel="score on out-of-fold validation rows (0-1)", title="Fusion methods (bold: chosen)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.32 * len(methods) + 2.2) - 0.02), ncol=2,
-              fontsize=8)
+    ax.set(xlabel="score on out-of-fold validation rows (0-1); value: samples-F1",
+           title="Fusion methods by samples-F1 (bold: chosen; ≈: tied with it)")
+    legend_y = -0.6 / (row_height * len(methods) + 2.2) - 0.02
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, legend_y), ncol=2, fontsize=8)
     diff = t.loc[methods]
     err = np.vstack([diff["diff"] - diff["diff_low"], diff["diff_high"] - diff["diff"]])
     ax_diff.errorbar(diff["diff"], y, xerr=err, fmt="none", ecolor="0.4", capsize=2)
@@ -226,10 +241,9 @@ def plot_fusion_methods(table: pd.DataFrame, chosen: str, reference: str, baseli
         baseline_line(ax_diff, float(base["diff"]), label="trivial baseline", orientation="v")
     ax_diff.set(xlabel="samples-F1 minus the reference's (95 % paired bootstrap interval)",
                 title=textwrap.fill(f"Difference to the reference: {reference}", 60))
-    ax_diff.legend(loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.32 * len(methods) + 2.2) - 0.02), ncol=2,
-                   fontsize=8)
+    ax_diff.legend(loc="upper center", bbox_to_anchor=(0.5, legend_y), ncol=2, fontsize=8)
     for tick in ax.get_yticklabels():
-        if tick.get_text() == chosen:
+        if tick.get_text().removeprefix("≈ ") == chosen:
             tick.set_fontweight("bold")
     fig.tight_layout()
     return fig
@@ -248,7 +262,7 @@ def fusion_finding(table: pd.DataFrame, chosen: str, image: str, text: str, refe
             f"{row['macro_f1']:.3f}; the better single model ({better}) reaches samples-F1 {best_single:.3f} "
             f"({row['samples_f1'] - best_single:+.3f}). Against the reference ({reference}) it gains "
             f"{row['diff']:+.3f} samples-F1 (95 % paired bootstrap {row['diff_low']:+.3f} to {row['diff_high']:+.3f}), "
-            f"{verdict}.")
+            f"{verdict}." + tie_text(table.reset_index(drop=True), chosen))
 
 
 def write_results_summary(path: str | Path, title: str, sections: Mapping[str, str | pd.DataFrame]) -> Path:
@@ -275,7 +289,8 @@ def findings(table: pd.DataFrame, chosen: str, reference: str, baseline: str,
     ch = t.loc[chosen]
     parts.append(f"The final method is **{chosen}** (out-of-fold samples-F1 {ch['samples_f1']:.3f}); against the "
                  f"reference ({reference}, {t.loc[reference, 'samples_f1']:.3f}) it differs by {_interval(ch)}, "
-                 + ("more than row noise." if ch["significant"] else "which the rows cannot tell from no difference."))
+                 + ("more than row noise." if ch["significant"] else "which the rows cannot tell from no difference.")
+                 + tie_text(table, chosen))
     near = [m for m in t.index if m != baseline and t.loc[m, "samples_f1"] <= base + margin]
     listed = "; ".join(near[:6]) + (f"; and {len(near) - 6} more" if len(near) > 6 else "")
     parts.append(f"The trivial baseline scores samples-F1 {base:.3f}; "
@@ -289,7 +304,7 @@ def findings(table: pd.DataFrame, chosen: str, reference: str, baseline: str,
         parts.append(f"The per-row expected-F1 rule beats per-label cut-offs on samples-F1 for "
                      f"{sum(d > 0 for d in plain)} of {len(row_pairs)} combine rules as it is (mean change "
                      f"{sum(plain) / len(plain):+.3f}) and for {sum(d > 0 for d in calibrated)} after calibration "
-                     f"(mean {sum(calibrated) / len(calibrated):+.3f}); its best use is with "
+                     f"(mean {sum(calibrated) / len(calibrated):+.3f}); its highest score comes with "
                      f"{best_pair[1].removesuffix(f' + {ROW_RULE}')} ({best_row:.3f}).")
     if joint_sources and joint_vs_late is not None:
         verdict = ("better" if joint_vs_late["low"] > 0 else "worse" if joint_vs_late["high"] < 0
@@ -329,15 +344,46 @@ def fusion_methods_table(methods: Sequence[FusionMethod], y_true: np.ndarray, pr
     predictions = {name: result.pred for name, result in crossfits.items()} | {BASELINE_NAME: baseline_pred}
     table11 = with_intervals(pd.concat(parts, ignore_index=True), y_true, predictions, reference=REFERENCE_NAME,
                              n_boot=n_boot, seed=seed)
+    table11 = mark_ties(table11, chosen.name, y_true, predictions, n_boot=n_boot, seed=seed)
     return MethodsComparison(table11, chosen, crossfits, predictions)
+
+
+TIE_COLUMN = "tied_with_chosen"
+TIE_CANDIDATES = 12  # the methods nearest the chosen one's score that are tested for a tie
+
+
+def mark_ties(table: pd.DataFrame, chosen: str, y_true: np.ndarray, predictions: Mapping[str, np.ndarray],
+              n_boot: int, seed: int, metric: str = "samples_f1", top: int = TIE_CANDIDATES) -> pd.DataFrame:
+    """table plus TIE_COLUMN: True for the methods among the `top` best whose paired-bootstrap interval of the
+    difference to the chosen method contains 0 (a tie: the rows cannot order them); the chosen row is False."""
+    out = table.copy()
+    ranked = out.sort_values(metric, ascending=False)["method"].tolist()
+    candidates = [m for m in ranked if m != chosen and m in predictions][:top]
+    tied = {m for m in candidates
+            if not paired_bootstrap(y_true, predictions[m], predictions[chosen], metric=metric, n_boot=n_boot,
+                                    seed=seed)["significant"]}
+    out[TIE_COLUMN] = out["method"].isin(tied)
+    return out
+
+
+def tie_text(table: pd.DataFrame, chosen: str) -> str:
+    """A sentence naming the methods tied with the chosen one (empty when none is)."""
+    if TIE_COLUMN not in table or not table[TIE_COLUMN].any():
+        return ""
+    tied = table[table[TIE_COLUMN]].sort_values("samples_f1", ascending=False)
+    names = ", ".join(f"{m} ({v:.3f})" for m, v in zip(tied["method"][:5], tied["samples_f1"][:5]))
+    more = f" and {len(tied) - 5} more" if len(tied) > 5 else ""
+    return (f" It is **tied** with {len(tied)} other method(s) whose samples-F1 differs from it by an interval that "
+            f"contains 0: {names}{more}. The choice among them is a coin toss on these rows, not a finding.")
 
 
 def joint_versus_late(table11: pd.DataFrame, methods: Sequence[FusionMethod], joint_sources: Sequence[str],
                       y_true: np.ndarray, predictions: Mapping[str, np.ndarray], n_boot: int, seed: int
                       ) -> dict[str, Any] | None:
-    """The best joint-model method against the best late fusion of the image and text models (by out-of-fold
+    """The best joint-model method against the best late fusion of the image model with a caption model (by out-of-fold
     samples-F1 in table11), with a paired bootstrap of their difference; None without joint models."""
-    late = [m.name for m in methods if m.sources == ("image", "text") and m.combine not in ("image", "text")]
+    late = [m.name for m in methods if m.sources[0] == "image" and m.sources[1] in TEXT_SOURCES
+            and m.combine not in ("image", "text")]
     joint = [m.name for m in methods if m.sources[0] in joint_sources]
     if not joint:
         return None
@@ -370,18 +416,21 @@ def final_performance(paths: RunPaths, inputs: FusionInputs, comparison: Methods
     The file keeps float32 weights when they fit the budget, else float16.
     """
     chosen, crossfits = comparison.chosen, comparison.crossfits
-    model_of, joint_names = model_artifacts(joint), list(joint)
-    parts = handoff_parts(paths, summaries, model_of)
+    model_of, joint_names = model_artifacts(joint, "encoder" in inputs.val), list(joint)
+    parts = handoff_parts(paths, summaries, model_of, sources=list(model_of))
     predictor = parts.predictor_file(final.fitted, description=f"{chosen.name}: {chosen.describe()}")
     budget = size_budget.with_total(size_budget.predictor_components(predictor))
     half = not size_budget.fits_at_float32(budget)  # float16 only when float32 does not fit
     path = save_predictor(predictor_path(paths), predictor.to_state(), half=half)
     reference = crossfits[REFERENCE_NAME]
     val_pred = {"image model": binarize(inputs.val_image), "text model": binarize(inputs.val_text)}
+    encoder_rows = {ENCODER_ROW: "encoder"} if "encoder" in inputs.val else {}
+    val_pred |= {row: binarize(inputs.val[source]) for row, source in encoder_rows.items()}
     val_pred |= {name: binarize(inputs.val[name]) for name in joint_names}
     val_pred |= {"reference fusion": reference.pred, "final fusion": crossfits[chosen.name].pred,
                  BASELINE_NAME: baseline_pred}
     sources = {"image model": ["image"], "text model": ["text"], "reference fusion": ["image", "text"]}
+    sources |= {row: [source] for row, source in encoder_rows.items()}
     sources |= {name: [name] for name in joint_names}
     components = {row: [model_of[s] for s in needed] for row, needed in sources.items()}
     components["final fusion"] = [model_of[s] for s in sources_needed(chosen)]
@@ -392,6 +441,7 @@ def final_performance(paths: RunPaths, inputs: FusionInputs, comparison: Methods
                "reference fusion": ", ".join(describe_lambda(f.lam) for f in reference.fits) + " (one per fold)",
                "final fusion": describe_fusion(chosen, final)} | {name: "none (one joint network)"
                                                                   for name in joint_names}
+    lambdas |= {row: "0 (caption encoder only)" for row in encoder_rows}
     table10 = ensemble_performance_table(
         {name: multilabel_scores(inputs.Y_val, pred) for name, pred in val_pred.items()}, components, summaries,
         sizes, lambdas, {"final fusion": (final.fit_s, final.apply_s)})
@@ -402,10 +452,12 @@ def final_performance(paths: RunPaths, inputs: FusionInputs, comparison: Methods
     return FinalPerformance(table10, budget, path, half, size_text, val_pred)
 
 
-def model_artifacts(joint: Mapping[str, JointOutcome]) -> dict[str, str]:
+def model_artifacts(joint: Mapping[str, JointOutcome], encoder: bool = False) -> dict[str, str]:
     """{probability source: the artifact (summary, history) name of its model}: "image" -> "cnn", "text" -> "lstm",
-    and each joint model's source name -> joint_<fusion module>."""
-    return {"image": "cnn", "text": "lstm"} | {name: artifact_name(o.model.config.fusion) for name, o in joint.items()}
+    "encoder" -> "encoder" (when notebook 04 handed one over) and each joint model's source name ->
+    joint_<fusion module> (its summary's "artifact" when it names one: a fusion module refitted on validation)."""
+    return ({"image": "cnn", "text": "lstm"} | ({"encoder": "encoder"} if encoder else {})
+            | {name: o.summary.get("artifact", artifact_name(o.model.config.fusion)) for name, o in joint.items()})
 
 
 def summary_sections(run_description: Mapping[str, Any], chosen: FusionMethod, final: FinalFusion,
@@ -420,7 +472,10 @@ def summary_sections(run_description: Mapping[str, Any], chosen: FusionMethod, f
     lstm = summaries["lstm"]
     config = {**run_description, "chosen method": f"{chosen.name}: {chosen.describe()}",
               "λ": describe_lambda(final.fitted.lam), "image model": summaries["cnn"].get("model"),
-              "text model": lstm.get("description", lstm.get("model"))}
+              "text model": lstm.get("description", lstm.get("model")),
+              **({"caption encoder": summaries["encoder"].get("description")} if "encoder" in summaries else {})}
+    if is_demo_data(run_description.get("data")):
+        config["comparability"] = DEMO_SENTENCE
     sections: dict[str, str | pd.DataFrame] = {
         "Configuration": "\n".join(f"- **{key}**: {value}" for key, value in config.items()),
         "What we found": texts["found"],

@@ -5,7 +5,8 @@ One measurement for table21 (the chosen predictor, component by component) and f
 (helpers.models.weights.count_parameters: batch-norm running statistics are buffers, not parameters), its
 megabytes those of every tensor the file stores for it (helpers.models.weights.tensor_bytes) at float32 and
 at float16 (floating tensors can be stored in half precision and loaded back to float32 for computing),
-and a caption dictionary takes its words' UTF-8 bytes.
+a caption dictionary takes its words' UTF-8 bytes, and a pretrained caption encoder's tokenizer its saved files'
+bytes.
 """
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ def predictor_components(file: PredictorFile, model: str = "predictor") -> pd.Da
         add(f"caption model {i + 1}", part, "lstm")
     if file.joint is not None:
         add(file.joint.name, file.joint.model, "joint")
+    if file.encoder is not None:
+        add("caption encoder", file.encoder.model, "text_encoder")
+        tokenizer_mb = file.encoder.tokenizer_bytes / MB
+        rows.append({"model": model, "component": f"caption encoder's tokenizer ({len(file.encoder.tokenizer_files)} "
+                     "files)", "parameters": 0, "float32_MB": tokenizer_mb, "float16_MB": tokenizer_mb})
     vocabs = [section.encoding.vocab for section in (file.text, file.joint) if section is not None]
     text_mb = sum(len(w.encode("utf-8")) + 1 for vocab in vocabs for w in vocab) / MB
     rows.append({"model": model, "component": f"caption dictionaries ({sum(map(len, vocabs))} words)",

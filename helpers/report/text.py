@@ -30,6 +30,7 @@ from helpers.text import (
     decode,
     dictionary_size,
 )
+from helpers.text.preprocessing import clean_words
 
 
 def reference_caption_word_counts() -> dict[int, int]:
@@ -37,28 +38,49 @@ def reference_caption_word_counts() -> dict[int, int]:
     return {int(k): int(v) for k, v in load_facts()["caption_word_counts"].items()}
 
 
+TAIL_SHARE = 0.1  # % of the captions (the longest) left off the x-axis and counted in the legend
+MIN_MARKER_SHARE = 0.05  # % of the real captions below which a reference marker is not drawn
+
+
+def axis_end(counts: np.ndarray, tail_share: float = TAIL_SHARE) -> int:
+    """The smallest length with at most tail_share % of the captions longer than it (1 without captions)."""
+    counts = np.sort(np.asarray(counts, dtype=int))
+    if not len(counts):
+        return 1
+    allowed = int(np.floor(len(counts) * tail_share / 100))
+    return int(counts[len(counts) - 1 - allowed])
+
+
 def plot_word_count_distribution(counts: np.ndarray, title: str, xlabel: str = "words per caption",
                                  reference: dict[int, int] | None = None, cutoff: int | None = None) -> plt.Figure:
     """Share of captions per word count (fig05, fig06, fig13), with min / mean / max in the legend.
 
-    The x-axis spans this data's range (and the cut-off); reference markers outside it are counted in
-    the legend rather than stretching the axis. cutoff draws the encoder's max_len (longer captions are
-    truncated). The legend sits under the axes, so no line or bar runs through it.
+    The x-axis spans this data's range up to where all but TAIL_SHARE % of the captions lie (and the cut-off): the
+    longer tail, too rare to see as a bar, is counted in the legend instead of stretching the axis. Reference markers
+    are drawn where the real train.csv has at least MIN_MARKER_SHARE % of its captions (a marker at 0 would look like
+    data); the rest are counted in the legend. cutoff draws the encoder's max_len (longer captions are truncated).
+    The legend sits under the axes, so no line or bar runs through it.
     """
     counts = np.asarray(counts, dtype=int)
     values, freq = np.unique(counts, return_counts=True)
     fig, ax = plt.subplots(figsize=(9, 4.6))
+    low = int(counts.min()) if len(counts) else 0
+    high = max(axis_end(counts), cutoff or 0)
     label = (f"this data: min {counts.min()}, mean {counts.mean():.1f}, max {counts.max()}"
              if len(counts) else "no captions")
-    ax.bar(values, freq / max(len(counts), 1) * 100, width=0.85, color=sns.color_palette()[0], label=label)
-    low = int(counts.min()) if len(counts) else 0
-    high = max(int(counts.max()) if len(counts) else 1, cutoff or 0)
+    longer = float((counts > high).mean() * 100) if len(counts) else 0.0
+    if longer:
+        label += f"; {longer:.2f} % longer than {high} words, not drawn"
+    drawn = values <= high
+    ax.bar(values[drawn], freq[drawn] / max(len(counts), 1) * 100, width=0.85, color=sns.color_palette()[0],
+           label=label)
     if reference:
         ref_x = np.array(sorted(reference))
         ref_y = np.array([reference[v] for v in ref_x]) / sum(reference.values()) * 100
-        shown = (ref_x >= low) & (ref_x <= high)
-        outside = ref_y[~shown].sum()
-        note = f"; {outside:.2f} % of them outside this axis" if (~shown).any() else ""
+        shown = (ref_x >= low) & (ref_x <= high) & (ref_y >= MIN_MARKER_SHARE)
+        hidden = ref_y[~shown].sum()
+        note = (f"; {hidden:.2f} % of them not drawn (beyond this axis or under {MIN_MARKER_SHARE} % per length)"
+                if (~shown).any() else "")
         ax.plot(ref_x[shown], ref_y[shown], "o", markerfacecolor="none", markeredgecolor="black", markersize=5,
                 zorder=3, label=f"real train.csv: {ref_x.min()} to {ref_x.max()} words{note}")
     if cutoff is not None:
@@ -92,6 +114,31 @@ def preprocessing_examples(captions: Sequence[str], image_ids: Sequence[str], co
         pre = Preprocessor(config, stopwords)
         table[f"{variant}: {VARIANT_TITLES.get(variant, variant)}"] = [" ".join(pre.tokens(c)) for c in captions]
     return table
+
+
+def cleaning_examples(captions: Sequence[str], configs: Mapping[str, TextConfig], stopwords: StopWords,
+                      n: int = 3) -> str:
+    """One generated sentence naming, from these captions only, what stemming and lemmatizing change and which stop
+    words go: the examples above table02 are taken from the table itself, never typed."""
+    stem = Preprocessor(configs["standard"], stopwords) if "standard" in configs else None
+    lemma = Preprocessor(configs["lemma"], stopwords) if "lemma" in configs else None
+    words = list(dict.fromkeys(w for c in captions for w in clean_words(c, configs["standard"].non_letters)))
+    content = [w for w in words if w not in stopwords.words]
+
+    def changes(pre: Preprocessor | None) -> list[str]:
+        pairs = [(w, pre.tokens(w)) for w in content] if pre is not None else []
+        return [f"*{w}* → *{t[0]}*" for w, t in pairs if t and t[0] != w][:n]
+
+    parts = []
+    if stemmed := changes(stem):
+        parts.append(f"stemming turns {', '.join(stemmed)}")
+    if lemmatized := changes(lemma):
+        parts.append(f"the lemmatizer turns {', '.join(lemmatized)}")
+    if dropped := [f"*{w}*" for w in words if w in stopwords.words][:n + 2]:
+        parts.append(f"stop-word removal drops {', '.join(dropped)}")
+    if not parts:
+        return "In these captions no word is changed by stemming or lemmatizing and none is a stop word."
+    return "In these captions " + "; ".join(parts) + "."
 
 
 def variants_overview(configs: Mapping[str, TextConfig], stopwords: StopWords) -> str:

@@ -338,3 +338,99 @@ def _fit_frozen(model: CaptionEncoderModel, tokens: list[TokenizedCaptions], Y_t
 def frozen_settings(settings: EncoderSettings = EncoderSettings()) -> EncoderSettings:
     """The same settings with the encoder frozen (embeddings cached, head only)."""
     return replace(settings, frozen=True)
+
+
+HANDOFF_NAME = "encoder"  # notebook 04's hand-off of the better encoder run (a source like the LSTM's "text")
+HISTORY_NAMES = {True: "encoder_frozen", False: "encoder_fine_tuned"}
+
+
+def profile_encoder_settings(source: str, profile_settings: Any) -> EncoderSettings:
+    """EncoderSettings for TEXT_ENCODER from a profile's TextEncoderSettings (helpers.core.profiles)."""
+    return EncoderSettings(source=str(source), epochs=profile_settings.epochs, patience=profile_settings.patience,
+                           head_epochs=profile_settings.head_epochs, head_patience=profile_settings.head_patience,
+                           batch_size=profile_settings.batch_size, lr=profile_settings.lr,
+                           encoder_lr_factor=profile_settings.encoder_lr_factor,
+                           max_length_cap=profile_settings.max_length_cap)
+
+
+@dataclass
+class EncoderRuns:
+    """Notebook 04's encoder runs on this run's rows: frozen and fine-tuned, and which one was handed over."""
+
+    runs: dict[str, EncoderResult]  # "encoder (frozen)", "encoder (fine-tuned)"
+    chosen: str  # the better one on the validation rows (samples-F1 at its cut-off), handed over as "encoder"
+    val_ids: np.ndarray
+    Y_val: np.ndarray
+    summary: dict[str, Any]
+
+
+def clear_encoder_handoff(paths: Any) -> list[Path]:
+    """Remove an earlier run's encoder hand-off, so that notebook 05 never fuses a stale encoder; the removed files."""
+    candidates = [paths.probabilities / f"{HANDOFF_NAME}_{split}.npz" for split in ("val", "test")]
+    candidates.append(paths.results / f"{HANDOFF_NAME}_summary.json")
+    removed = [p for p in candidates if p.is_file()]
+    for path in removed:
+        path.unlink()
+    return removed
+
+
+def _shown(source: str) -> str:
+    """A Hugging Face id as it is; a folder by its last two path parts (no absolute paths in tables and text)."""
+    path = Path(str(source))
+    return "/".join(path.parts[-2:]) if path.is_absolute() else str(source)
+
+
+def run_text_encoders(run: Any, text_encoder: str, *, say: Any = print) -> EncoderRuns | None:
+    """Train the caption encoder TEXT_ENCODER frozen and fine-tuned on this run's rows; hand over the better one.
+
+    None (after one line through `say`, and nothing written) when the encoder cannot be loaded and the profile is
+    not "full"; the full profile stops with EncoderUnavailable naming what to download. The chosen run (higher
+    validation samples-F1) is saved as the hand-off source "encoder": its probabilities, its summary and history,
+    and its predictor state (encoder_to_state, tokenizer included) in a file the summary lists under "weights".
+    """
+    from helpers.core.handoff import save_history, save_probabilities, save_summary
+    from helpers.core.metrics import scores_at_cutoff
+    from helpers.models.text_encoder import encoder_to_state, load_encoder_or_skip
+
+    loaded = load_encoder_or_skip(text_encoder, required=run.profile.name == "full", say=say)
+    if loaded is None:
+        clear_encoder_handoff(run.paths)
+        return None
+    data, (train_rows, val_rows) = run.dataset, run.split
+    profile_settings = run.profile.text_encoder
+    if profile_settings.max_rows is not None:
+        train_rows = train_rows[: profile_settings.max_rows]
+    captions = data.train["Caption"].astype(str).to_numpy()
+    settings = profile_encoder_settings(text_encoder, profile_settings)
+    runs: dict[str, EncoderResult] = {}
+    for chosen_settings in (frozen_settings(settings), settings):
+        result = train_encoder(list(captions[train_rows]), data.Y[train_rows], list(captions[val_rows]),
+                               data.Y[val_rows], data.test["Caption"].astype(str).tolist(), chosen_settings,
+                               cache_dir=run.paths.artifacts / "encoder_cache", checkpoint_dir=run.paths.checkpoints,
+                               device=run.device, seed=run.seed, fresh=run.fresh, loaded=loaded)
+        runs[result.name] = result
+        save_history(run.paths, HISTORY_NAMES[chosen_settings.frozen], result.history, result.fit.best_epoch)
+    Y_val = data.Y[val_rows]
+    scores = {name: scores_at_cutoff(Y_val, r.val_probs, settings.cutoff) for name, r in runs.items()}
+    chosen = max(runs, key=lambda name: (scores[name]["samples_f1"], name))
+    best = runs[chosen]
+    val_ids, test_ids = data.train["ImageID"].to_numpy()[val_rows], data.test["ImageID"].to_numpy()
+    state_path = run.paths.checkpoints / f"{HANDOFF_NAME}_predictor_state.pt"
+    write_atomic(state_path, lambda tmp: torch.save(encoder_to_state(best.model, best.tokenizer), tmp))
+    save_probabilities(run.paths, HANDOFF_NAME, "val", val_ids, best.val_probs)
+    save_probabilities(run.paths, HANDOFF_NAME, "test", test_ids, best.test_probs)
+    summary = {
+        "model": HANDOFF_NAME, "description": f"{chosen} {_shown(text_encoder)}", "source": str(text_encoder),
+        "frozen": best.model.config.frozen, "train_time_s": best.train_time_s,
+        "test_time_s": len(test_ids) / max(best.infer_captions_per_s, 1e-9), "size_bytes": int(best.mb_float32 * 1e6),
+        "n_parameters": best.n_parameters, "max_length": best.max_length, "cutoff": settings.cutoff,
+        "train_rows": len(train_rows), "val_metrics": scores[chosen], "best_epoch": best.fit.best_epoch,
+        "epochs_run": len(best.history), "epoch_cap": settings.head_epochs if best.model.config.frozen
+        else settings.epochs, "histories": [HISTORY_NAMES[best.model.config.frozen]],
+        "weights": [str(state_path.relative_to(run.paths.out_dir))],
+        "runs": {name: {**r.summary(), "val_metrics": scores[name],
+                        "epoch cap": settings.head_epochs if r.model.config.frozen else settings.epochs}
+                 for name, r in runs.items()},
+    }
+    save_summary(run.paths, HANDOFF_NAME, summary)
+    return EncoderRuns(runs, chosen, val_ids, Y_val, summary)

@@ -5,8 +5,9 @@ epoch would cost more than the small network itself. So the images are decoded o
 size into an (n, 3, size, size) uint8 array (3 bytes a pixel: 6,000 images at 64 px take 74 MB),
 cached as .npy keyed by the image set, the size and the data fingerprint. `TensorImageBatches` draws
 normalised batches from it with the standard augmentation for small images (CIFAR-style), applied to
-whole batches: a random horizontal flip, a random translation of up to 1/8 of the side (reflect padding,
-then a random crop) and a random brightness / contrast change of up to 20 %. Random numbers come from
+whole batches: a random horizontal flip and a random translation of up to 1/8 of the side (reflected at the
+border), both as index gathers on the uint8 batch before the float conversion, then a random brightness /
+contrast change of up to 20 % in place on the float batch. Random numbers come from
 torch's global generator, which helpers.engine.fit.fit reseeds every epoch.
 
 Frozen-backbone features (`cached_features`, `FeatureSet`) are computed once and cached: one file per
@@ -25,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from helpers.core.files import atomic_path, read_cached
@@ -73,28 +73,45 @@ def decode_images(paths: Sequence[str | Path], size: int, *, cache_path: str | P
 
 
 def normalise(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """uint8 (n, 3, h, w) -> float32, per-channel (x / 255 - mean) / std."""
-    m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
-    return (images.float() / 255.0 - m) / s
+    """uint8 (n, 3, h, w) -> float32, per-channel (x / 255 - mean) / std (one conversion, then in place)."""
+    scale = (1.0 / (255.0 * torch.tensor(std, dtype=torch.float32))).view(1, 3, 1, 1)
+    bias = (-torch.tensor(mean, dtype=torch.float32) / torch.tensor(std, dtype=torch.float32)).view(1, 3, 1, 1)
+    return images.to(torch.float32).mul_(scale).add_(bias)
+
+
+def _reflect(index: torch.Tensor, size: int) -> torch.Tensor:
+    """Indices outside [0, size) mirrored back inside (reflect padding without the edge repeated)."""
+    index = index.abs()
+    return torch.where(index > size - 1, 2 * (size - 1) - index, index)
+
+
+def shift_flip(images: torch.Tensor) -> torch.Tensor:
+    """Random horizontal flip and translation (up to 1/8 of the side, reflected at the border) of a batch of any
+    dtype, as two gathers: on uint8 batches this moves a quarter of the bytes of the float version."""
+    n, c, h, w = images.shape
+    flip = torch.rand(n) < 0.5
+    pad = max(h // 8, 1)
+    dy, dx = torch.randint(-pad, pad + 1, (n,)), torch.randint(-pad, pad + 1, (n,))
+    rows = _reflect(dy.view(n, 1) + torch.arange(h).view(1, h), h)
+    cols = _reflect(dx.view(n, 1) + torch.arange(w).view(1, w), w)
+    cols = torch.where(flip.view(n, 1), w - 1 - cols, cols)
+    images = images.gather(2, rows.view(n, 1, h, 1).expand(n, c, h, w))
+    return images.gather(3, cols.view(n, 1, 1, w).expand(n, c, h, w))
+
+
+def jitter_(images: torch.Tensor) -> torch.Tensor:
+    """Random contrast and brightness change (up to 20 %, brightness in units of each image's std) of a float
+    batch, in place."""
+    n = images.shape[0]
+    mean = images.mean(dim=(1, 2, 3), keepdim=True)
+    contrast = 1 + (torch.rand(n, 1, 1, 1) - 0.5) * 0.4
+    brightness = (torch.rand(n, 1, 1, 1) - 0.5) * 0.4 * images.std(dim=(1, 2, 3), keepdim=True)
+    return images.sub_(mean).mul_(contrast).add_(mean + brightness)
 
 
 def augment(images: torch.Tensor) -> torch.Tensor:
     """Random flip, translation (up to 1/8 of the side) and brightness/contrast (up to 20 %) of a float batch."""
-    n, _, h, w = images.shape
-    flip = torch.rand(n) < 0.5
-    images = torch.where(flip.view(n, 1, 1, 1), images.flip(3), images)
-    pad = max(h // 8, 1)
-    padded = F.pad(images, (pad, pad, pad, pad), mode="reflect")
-    dy, dx = torch.randint(0, 2 * pad + 1, (n,)), torch.randint(0, 2 * pad + 1, (n,))
-    rows = (dy.view(n, 1) + torch.arange(h).view(1, h)).view(n, 1, h, 1).expand(n, 3, h, w + 2 * pad)
-    images = padded.gather(2, rows)
-    cols = (dx.view(n, 1) + torch.arange(w).view(1, w)).view(n, 1, 1, w).expand(n, 3, h, w)
-    images = images.gather(3, cols)
-    mean = images.mean(dim=(1, 2, 3), keepdim=True)
-    contrast = 1 + (torch.rand(n, 1, 1, 1) - 0.5) * 0.4
-    brightness = (torch.rand(n, 1, 1, 1) - 0.5) * 0.4 * images.std(dim=(1, 2, 3), keepdim=True)
-    return (images - mean) * contrast + mean + brightness
+    return jitter_(shift_flip(images))
 
 
 class TensorImageBatches:
@@ -119,11 +136,14 @@ class TensorImageBatches:
         order = torch.randperm(n) if self.shuffle else torch.arange(n)
         for start in range(0, n, self.batch_size):
             idx = order[start:start + self.batch_size]
-            x = normalise(self.images[idx], self.mean, self.std)
+            x = self.images[idx]
             if self.augmented:
-                x = augment(x)
+                x = shift_flip(x)  # on the uint8 batch, before the float conversion
             if self.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
+                x = x.contiguous(memory_format=torch.channels_last)  # float ops below keep the layout
+            x = normalise(x, self.mean, self.std)
+            if self.augmented:
+                x = jitter_(x)
             yield x, self.targets[idx]
 
 

@@ -16,10 +16,17 @@
   and run through the frozen backbone every epoch, through fit) on a few images, extrapolated to every row;
   `throughput_report` compares the bare backbone with the whole extraction pipeline (engine.inference's
   measurements).
+- The from-scratch recipe (`ScratchRecipe`): bfloat16 autocast for CPU training where the CPU has native bf16
+  units (`scratch_autocast`, switch CnnSettings.scratch_precision), the one-cycle schedule's length as the epoch cap
+  and patience for a plateau before it; a run that reaches its cap is "unconverged" (ModelOutcome.convergence).
+- `backbone_comparison` (table27): without weights, from-scratch networks of a few widths and depths
+  (`compare_scratch_networks`, each against the profile's network by a paired bootstrap), else the registry's
+  backbones as architecture B.
 - `save_outcome` hands the chosen model to notebook 05: probabilities, summary, history and one weights file
   (helpers.models.weights, kind "cnn_image_model") whose config is the model's `ImageModelConfig.to_state()`.
   The summary lists what was written: "weights" (paths relative to the output folder), "histories"
-  (names for helpers.core.handoff.load_history) and "feature_cache" (the cached backbone features of
+  (names for helpers.core.handoff.load_history; with a from-scratch backbone also "cnn_backbone_scratch", its
+  training) and "feature_cache" (the cached backbone features of
   train.csv and test.csv, which the joint model of notebook 05 trains on).
 """
 from __future__ import annotations
@@ -38,10 +45,10 @@ from torch import nn
 
 from helpers.core.files import stable_hash
 from helpers.core.handoff import save_history, save_probabilities, save_summary
-from helpers.core.metrics import scores_at_cutoff
+from helpers.core.metrics import binarize, paired_bootstrap, scores_at_cutoff
 from helpers.core.profiles import CnnSettings
 from helpers.core.seeding import seeded
-from helpers.engine.device import choose_precision, configure_device
+from helpers.engine.device import choose_precision, configure_device, cpu_supports_fast_bf16
 from helpers.engine.fit import FitResult, TrainConfig, checkpoint_path, fit
 from helpers.engine.inference import (
     features_from_tensor,
@@ -71,8 +78,8 @@ from helpers.models.image_model import (
     check_preprocessing,
     feature_extractor,
 )
-from helpers.models.weights import model_bytes, save_weights
-from helpers.train.head_experiments import HeadTrainer
+from helpers.models.weights import MB, count_parameters, model_bytes, save_weights
+from helpers.train.head_experiments import HeadTrainer, compare_backbones, comparison_rows
 from helpers.train.image_data import FeatureSet, TensorImageBatches, cached_features, decode_images, decoded_cache_path
 
 if TYPE_CHECKING:
@@ -124,6 +131,20 @@ class ModelOutcome:
         """Bytes of every tensor needed to predict from an image (parameters and buffers) at float32."""
         return model_bytes(self.model)
 
+    @property
+    def converged(self) -> bool:
+        """True when early stopping ended the run on a validation plateau; a run that used every epoch of its cap
+        (or had no patience) is unconverged: more epochs might still have helped."""
+        return bool(self.fit.stopped_early)
+
+    @property
+    def convergence(self) -> str:
+        """In words, for tables, figures and findings: "stopped early at epoch N of M" or "unconverged (...)"."""
+        epochs, cap = len(self.fit.history), self.train_config.epochs
+        if self.converged:
+            return f"stopped early after {epochs} of {cap} epochs (best epoch {self.fit.best_epoch})"
+        return f"unconverged (ran to its cap of {cap} epochs, best epoch {self.fit.best_epoch})"
+
     def summary_line(self) -> str:
         return f"{self.name}, best epoch {self.fit.best_epoch}, {self.train_time_s:.1f} s ({self.train_time_note})"
 
@@ -144,26 +165,63 @@ def _trained(prefix: str, directory: Path, config: ImageModelConfig, facts: dict
 SCRATCH_MODEL_NAME = "A: small ResNet trained from scratch"
 
 
+SCRATCH_PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def scratch_autocast(precision: str, device: torch.device | str = "cpu") -> torch.dtype | None:
+    """The CPU training autocast of the from-scratch network: "auto" -> bfloat16 where the CPU has native bf16
+    units (helpers.engine.device.cpu_supports_fast_bf16; measured 1.3-1.8 x faster per step on such a CPU, see
+    helpers.bench's scratch_training stage), else float32 (None); "float32" / "bfloat16" force it. Off the CPU
+    the engine's own mixed precision applies (None here)."""
+    if precision not in SCRATCH_PRECISIONS:
+        raise ValueError(f"scratch precision must be one of {', '.join(SCRATCH_PRECISIONS)}, not {precision!r}")
+    if torch.device(device).type != "cpu" or precision == "float32":
+        return None
+    return torch.bfloat16 if precision == "bfloat16" or cpu_supports_fast_bf16() else None
+
+
 @dataclass(frozen=True)
 class ScratchRecipe:
     """How the from-scratch image model is trained (from the profile's CnnSettings)."""
 
     image_size: int
     widths: tuple[int, ...]
-    epochs: int
+    epochs: int  # the one-cycle schedule's length, and the cap
     lr: float
     weight_decay: float
     batch_size: int
+    precision: str = "auto"  # CPU training: see scratch_autocast
+    patience: int | None = None  # stop after this many epochs without a better validation micro-F1
 
     @classmethod
     def from_settings(cls, cnn: CnnSettings) -> ScratchRecipe:
         return cls(cnn.scratch_image_size, tuple(cnn.scratch_widths), cnn.scratch_epochs, cnn.scratch_lr,
-                   cnn.scratch_weight_decay, cnn.scratch_batch_size)
+                   cnn.scratch_weight_decay, cnn.scratch_batch_size, cnn.scratch_precision, cnn.scratch_patience)
 
-    def describe(self) -> str:
+    def train_config(self, seed: int, *, cutoff: float = 0.5, loss: str = "bce") -> TrainConfig:
+        """One-cycle AdamW over `epochs` (the schedule needs a fixed length, so the cap is the schedule's end);
+        patience stops a run whose validation score has plateaued before the annealing is over."""
+        return TrainConfig(epochs=self.epochs, lr=self.lr, optimizer="adamw", weight_decay=self.weight_decay,
+                           cutoff=cutoff, seed=seed, schedule="onecycle", loss=loss, patience=self.patience)
+
+    def build(self, seed: int, device: torch.device | str = "cpu") -> nn.Module:
+        """The network drawn with `seed`, channels_last, with its CPU training precision set."""
+        config = self.model_config()
+        model = build_image_model(config, seed=seed).to(memory_format=torch.channels_last)
+        model.train_autocast = scratch_autocast(self.precision, device)
+        return model
+
+    def model_config(self) -> ImageModelConfig:
+        return ImageModelConfig(arch="A", backbone=SCRATCH_NAME, widths=self.widths, pretrained=False,
+                                trained_from_scratch=True, image_size=self.image_size, augment=True)
+
+    def describe(self, device: torch.device | str = "cpu") -> str:
+        dtype = scratch_autocast(self.precision, device)
+        stop = f", early stopping (patience {self.patience})" if self.patience else ""
         return (f"{SCRATCH_NAME} (widths {'-'.join(map(str, self.widths))}) at {self.image_size} px, "
-                f"{self.epochs} epochs, AdamW (peak lr {self.lr:g}, weight decay {self.weight_decay:g}), "
-                f"one-cycle schedule, batch {self.batch_size}, flip / translation / brightness-contrast augmentation")
+                f"at most {self.epochs} epochs{stop}, AdamW (peak lr {self.lr:g}, weight decay {self.weight_decay:g}), "
+                f"one-cycle schedule, batch {self.batch_size}, {'bfloat16 autocast' if dtype else 'float32'}, "
+                "flip / translation / brightness-contrast augmentation")
 
 
 @dataclass
@@ -197,17 +255,17 @@ def train_from_scratch(run: Run, recipe: ScratchRecipe, images: DecodedImages, *
     training row."""
     data, (train_rows, val_rows) = run.dataset, run.split
     configure_device(run.device)
-    model_config = ImageModelConfig(arch="A", backbone=SCRATCH_NAME, widths=recipe.widths, pretrained=False,
-                                    trained_from_scratch=True, image_size=recipe.image_size, augment=True)
-    model = build_image_model(model_config, seed=run.seed).to(memory_format=torch.channels_last)
-    config = TrainConfig(epochs=recipe.epochs, lr=recipe.lr, optimizer="adamw", weight_decay=recipe.weight_decay,
-                         cutoff=cutoff, seed=run.seed, schedule="onecycle", loss=loss)
-    facts = {"batch_size": recipe.batch_size, "train_rows": len(train_rows), "fingerprint": run.fingerprint}
+    model_config = recipe.model_config()
+    model = recipe.build(run.seed, run.device)
+    config = recipe.train_config(run.seed, cutoff=cutoff, loss=loss)
+    facts = {"batch_size": recipe.batch_size, "train_rows": len(train_rows), "fingerprint": run.fingerprint,
+             "train_autocast": str(model.train_autocast)}
     checkpoint, fit_key, key = _trained("cnn_scratch", run.paths.checkpoints, model_config, facts, config)
     result = fit(model, _batches(images.train[train_rows], data.Y[train_rows], recipe.batch_size, train=True),
                  _batches(images.train[val_rows], data.Y[val_rows], 512), config, device=run.device,
                  checkpoint=checkpoint, key=fit_key, fresh=run.fresh,
                  desc="architecture A (from scratch)", log_every=max(recipe.epochs // 4, 1))
+    model.train_autocast = None
     result.extra["checkpoint"] = str(checkpoint)
     val_probs = predict_proba(model, _batches(images.train[val_rows], data.Y[val_rows], 512), run.device)
     start = time.perf_counter()
@@ -364,6 +422,7 @@ class BackboneChoice:
     description: str  # what was chosen, in one or two lines
     model_a: ModelOutcome | None = None  # the from-scratch architecture A, when there were no weights
     images: DecodedImages | None = None  # its decoded images
+    requested: str = ""  # what IMAGE_BACKBONE / IMAGE_WEIGHTS asked for, e.g. "resnet34 (weights DEFAULT)"
 
     @property
     def from_scratch(self) -> bool:
@@ -397,7 +456,8 @@ def image_backbone(run: Run, name: str, weights: str, preprocessing: str, *, cut
         dim = feature_dim(backbone)
         return BackboneChoice(name, weights, feature_extractor(backbone), dim, cnn.image_size, preprocessing, True,
                               weights_tag(name, enum, pretrained), recipe,
-                              f"backbone: {name}, weights {enum.name}, preprocessing {preprocessing}")
+                              f"backbone: {name}, weights {enum.name}, preprocessing {preprocessing}",
+                              requested=f"{name} (weights {weights})")
     images = decoded_images(run, recipe.image_size, cnn.num_workers)
     model_a = train_from_scratch(run, recipe, images, cutoff=cutoff)
     description = (f"{name} without pretrained weights: the image model is trained from scratch instead "
@@ -406,7 +466,7 @@ def image_backbone(run: Run, name: str, weights: str, preprocessing: str, *, cut
                    f"({model_a.train_time_note})")
     return BackboneChoice(SCRATCH_NAME, weights, scratch_extractor(model_a), model_a.model.fc.in_features,
                           recipe.image_size, "reference", False, f"{SCRATCH_NAME}_{model_a.key}", recipe, description,
-                          model_a=model_a, images=images)
+                          model_a=model_a, images=images, requested=f"{name} (weights {weights}: not available)")
 
 
 def frozen_features(run: Run, choice: BackboneChoice) -> tuple[FeatureSet, FeatureSet]:
@@ -440,12 +500,15 @@ def architecture_a(run: Run, choice: BackboneChoice, *, lr: float, augment: bool
 
 WEIGHTS_KIND = "cnn_image_model"
 HISTORY_NAME = "cnn"
+BACKBONE_HISTORY_NAME = "cnn_backbone_scratch"  # the from-scratch backbone's training (architecture A offline)
 
 
 def save_outcome(run: Run, outcome: ModelOutcome, val_y: np.ndarray, features: tuple[FeatureSet, FeatureSet],
-                 extra: dict[str, Any] | None = None) -> Path:
+                 extra: dict[str, Any] | None = None, *, backbone: ModelOutcome | None = None) -> Path:
     """Write the chosen model's hand-off; returns the weights file's path. The weights file's config is
-    `outcome.config.to_state()` (read back with ImageModelConfig.from_state)."""
+    `outcome.config.to_state()` (read back with ImageModelConfig.from_state). backbone: the from-scratch
+    architecture A that B's backbone came from (BackboneChoice.model_a); when it is not the chosen model its
+    training history is saved too, as BACKBONE_HISTORY_NAME, and listed in the summary's "histories"."""
     train_rows, val_rows = run.split
     data = run.dataset
     weights_path = run.paths.checkpoints / f"cnn_final_{outcome.arch}.pt"
@@ -454,16 +517,20 @@ def save_outcome(run: Run, outcome: ModelOutcome, val_y: np.ndarray, features: t
     save_probabilities(run.paths, "cnn", "val", data.train["ImageID"].to_numpy()[val_rows], outcome.val_probs)
     save_probabilities(run.paths, "cnn", "test", data.test["ImageID"].to_numpy(), outcome.test_probs)
     save_history(run.paths, HISTORY_NAME, outcome.fit.history, outcome.fit.best_epoch)
+    histories = [HISTORY_NAME]
+    if backbone is not None and backbone is not outcome:
+        save_history(run.paths, BACKBONE_HISTORY_NAME, backbone.fit.history, backbone.fit.best_epoch)
+        histories.append(BACKBONE_HISTORY_NAME)
     save_summary(run.paths, "cnn", {
         "model": outcome.name, "arch": outcome.arch, "pretrained": outcome.pretrained,
         "trained_from_scratch": outcome.trained_from_scratch,
         "train_time_s": outcome.train_time_s, "train_time_note": outcome.train_time_note,
         "test_time_s": outcome.test_time_s, "size_bytes": outcome.size_bytes,
-        "weights": [str(weights_path.relative_to(run.paths.out_dir))], "histories": [HISTORY_NAME],
+        "weights": [str(weights_path.relative_to(run.paths.out_dir))], "histories": histories,
         "feature_cache": [features[0].path.name, features[1].path.name],
         "config": outcome.config.to_state(), "train_config": asdict(outcome.train_config),
         "batch_size": outcome.batch_size, "train_rows": outcome.train_rows,
-        "cutoff": outcome.cutoff, "best_epoch": outcome.fit.best_epoch,
+        "cutoff": outcome.cutoff, "best_epoch": outcome.fit.best_epoch, "convergence": outcome.convergence,
         "val_metrics": scores_at_cutoff(val_y, outcome.val_probs, outcome.cutoff), **(extra or {}),
     })
     return weights_path
@@ -535,3 +602,72 @@ def throughput_report(run: Run, choice: BackboneChoice) -> pd.DataFrame:
         "CPU threads": torch.get_num_threads(), "bare forward (img/s)": forward,
         "extraction pipeline (img/s)": pipeline["images_per_s"], "pipeline start-up (s)": pipeline["startup_s"],
         "pipeline / forward": pipeline["images_per_s"] / forward}])
+
+
+def scratch_variants(widths: Sequence[int]) -> dict[str, tuple[int, ...]]:
+    """The from-scratch networks the offline backbone comparison trains: the profile's, half as wide, one stage
+    shallower (standard width / depth ablations of a ResNet, each a fraction of the profile network's cost)."""
+    widths = tuple(int(w) for w in widths)
+    variants = {"the profile's network": widths, "half width": tuple(max(w // 2, 1) for w in widths)}
+    if len(widths) > 1:
+        variants["one stage fewer"] = widths[:-1]
+    return variants
+
+
+def compare_scratch_networks(run: Run, recipe: ScratchRecipe, images: DecodedImages, *, epochs: int,
+                             max_rows: int | None, bootstrap_samples: int = 1000) -> pd.DataFrame:
+    """The backbone comparison without pretrained weights: each network of scratch_variants trained from scratch
+    (architecture A, every weight) for `epochs` on the comparison's training rows (max_rows, seeded as
+    head_experiments.comparison_rows) at the run's seed, scored on every validation row, with a paired
+    bootstrap of its validation micro-F1 against the profile's network. Columns as compare_backbones' (one
+    row per network), plus train_s, convergence and the interval ("vs_profile_low", "vs_profile_high")."""
+    data, (train_rows, val_rows) = run.dataset, run.split
+    rows = comparison_rows(train_rows, max_rows)
+    val_y = data.Y[val_rows]
+    out, predictions = [], {}
+    for label, widths in scratch_variants(recipe.widths).items():
+        variant = replace(recipe, widths=widths, epochs=epochs, patience=None)
+        model = variant.build(run.seed, run.device)
+        config = variant.train_config(run.seed)
+        facts = {"batch_size": variant.batch_size, "rows_hash": stable_hash(rows.tolist()),
+                 "fingerprint": run.fingerprint, "train_autocast": str(model.train_autocast)}
+        checkpoint, fit_key, _ = _trained("cnn_scratch_compare", run.paths.checkpoints, variant.model_config(), facts,
+                                          config)
+        result = fit(model, _batches(images.train[rows], data.Y[rows], variant.batch_size, train=True),
+                     _batches(images.train[val_rows], val_y, 512), config, device=run.device, checkpoint=checkpoint,
+                     key=fit_key, fresh=run.fresh, desc=f"from scratch {'-'.join(map(str, widths))} ({label})")
+        model.train_autocast = None
+        probs = predict_proba(model, _batches(images.train[val_rows], val_y, 512), run.device)
+        predictions[label] = binarize(probs, config.cutoff)
+        forward = measure_forward_throughput(model, variant.image_size, n_images=256, batch_size=64,
+                                             device=run.device)
+        out.append({"backbone": f"{SCRATCH_NAME} {'-'.join(map(str, widths))} ({label})",
+                    "weights": f"none (trained from scratch, {epochs} epochs)", "pretrained_weights": False,
+                    "seed": run.seed, "feature_dim": widths[-1], "parameters": count_parameters(model),
+                    "float32_MB": model_bytes(model) / MB, "float16_MB": model_bytes(model, half=True) / MB,
+                    "features_per_s": np.nan, "forward_per_s": forward, "extraction_over_forward": np.nan,
+                    "head_train_rows": len(rows), "train_s": result.train_time_s,
+                    "convergence": "stopped early" if result.stopped_early else f"unconverged ({epochs}-epoch cap)",
+                    **{f"val_{k}": v for k, v in scores_at_cutoff(val_y, probs, config.cutoff).items()}})
+    reference = predictions["the profile's network"]
+    for row, (label, pred) in zip(out, predictions.items(), strict=True):
+        test = paired_bootstrap(val_y, pred, reference, "micro_f1", n_boot=bootstrap_samples, seed=run.seed)
+        row.update({"vs_profile_diff": test["diff"], "vs_profile_low": test["low"], "vs_profile_high": test["high"],
+                    "vs_profile_real": bool(test["significant"]) if label != "the profile's network" else False})
+    return pd.DataFrame(out)
+
+
+def backbone_comparison(run: Run, choice: BackboneChoice, names: Sequence[str], *, weights: str, config: TrainConfig,
+                        preprocessing: str = "reference") -> pd.DataFrame:
+    """table27's rows: without pretrained weights (the image model was trained from scratch), from-scratch networks
+    of a few widths and depths (compare_scratch_networks; random frozen backbones would all score the baseline);
+    with weights, each registry backbone as architecture B (head_experiments.compare_backbones)."""
+    cnn = run.profile.cnn
+    if choice.from_scratch and choice.images is not None:
+        return compare_scratch_networks(run, choice.recipe, choice.images, epochs=cnn.scratch_compare_epochs,
+                                        max_rows=cnn.backbone_max_rows,
+                                        bootstrap_samples=run.profile.fusion.bootstrap_samples)
+    return compare_backbones(run, names, weights=weights, size=cnn.image_size, config=config, seeds=cnn.seeds,
+                             max_rows=cnn.backbone_max_rows, batch_size=cnn.batch_size,
+                             head_batch_size=cnn.head_batch_size, num_workers=cnn.num_workers,
+                             preprocessing=preprocessing)

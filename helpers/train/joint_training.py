@@ -11,6 +11,7 @@ weights are one helpers.models.weights file of kind "joint" (`load_joint` rebuil
 """
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from helpers.core.files import read_cached, stable_hash
 from helpers.core.handoff import save_history, save_probabilities, save_summary
@@ -209,3 +211,179 @@ def load_joint(path: str | Path) -> JointModel:
     model = build_joint(saved.config)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved.state_dict.items()})
     return model.eval()
+
+
+def _log_loss(Y: np.ndarray, probs: np.ndarray) -> float:
+    p = np.clip(np.asarray(probs, dtype=np.float64), 1e-7, 1 - 1e-7)
+    return float(-np.mean(Y * np.log(p) + (1 - Y) * np.log(1 - p)))
+
+
+def branch_fit_gap(run: Run, data: JointData, summaries: dict[str, dict[str, Any]]) -> Any:
+    """Why a joint model trained on the training rows over-trusts its branches: the image model (its head on the
+    cached features) and the LSTM the caption branch starts from, scored on the training rows (where they were
+    trained) and on the validation rows (where the late fusions are fitted): micro-F1 at 0.5 and log-loss.
+    An architecture-A image model (it reads images, not the cached features) has no row."""
+    import pandas as pd
+
+    from helpers.core.metrics import binarize, micro_f1
+    from helpers.models.registry import build_part
+    from helpers.train.lstm_training import predict
+
+    listed = summaries["cnn"]["weights"][0]
+    saved = load_weights(Path(listed) if Path(listed).is_absolute() else run.paths.out_dir / listed)
+    image = None  # architecture A reads images, not the cached features: its gap is not measured here
+    if saved.config.get("arch") == "B":
+        image = build_part({"kind": saved.kind, "config": saved.config, "state_dict": saved.state_dict}, "image",
+                           "image model")
+    _, lstm_file = caption_encoder(summaries["lstm"], run.paths.out_dir, data.vocab_size)
+    lstm = build_part({"kind": "lstm", "config": lstm_file.config, "state_dict": lstm_file.state_dict}, "lstm",
+                      "caption LSTM")
+    rows = []
+    for split_name in ("train", "val"):
+        split = getattr(data, split_name)
+        Y = split.Y.numpy()
+        branches = []
+        if image is not None:
+            with torch.inference_mode():
+                branches.append(("image model", torch.sigmoid(torch.cat([image.head(x) for x in
+                                                                        split.features.split(4096)])).numpy()))
+        branches.append(("caption LSTM", predict(lstm, split.tokens, split.lengths, run.device)[0]))
+        for branch, probs in branches:
+            rows.append({"branch": branch, "rows": "training" if split_name == "train" else "validation",
+                         "n": len(Y), "micro_f1": micro_f1(Y, binarize(probs, 0.5)), "log_loss": _log_loss(Y, probs)})
+    return pd.DataFrame(rows)
+
+
+def branch_gap_finding(gap: Any) -> str:
+    """Which branch looks better on the training rows than on the validation rows, from branch_fit_gap's table."""
+    parts = []
+    for branch, group in gap.groupby("branch", sort=False):
+        train, val = (group[group["rows"] == r].iloc[0] for r in ("training", "validation"))
+        parts.append(f"the {branch} scores micro-F1 {train['micro_f1']:.3f} (log-loss {train['log_loss']:.3f}) on "
+                     f"the training rows against {val['micro_f1']:.3f} ({val['log_loss']:.3f}) on the validation "
+                     "rows")
+    worse = gap.pivot(index="branch", columns="rows", values="log_loss")
+    gaps = (worse["validation"] - worse["training"]).sort_values(ascending=False)
+    missing = "" if "image model" in set(gap["branch"]) else (" (the image model is architecture A, which reads "
+                                                               "images rather than the cached features: not measured)")
+    head = "Branch fit on training vs validation rows: " + "; ".join(parts) + missing + "."
+    if gaps.iloc[0] <= 0:
+        return head + " Neither branch looks more reliable on the training rows than on new rows."
+    return (head + " A fusion module trained on the training rows sees branches that look more reliable than they "
+            f"are on new rows, the {gaps.index[0]} most (log-loss gap {gaps.iloc[0]:+.3f}); the fusion module "
+            "refitted on the validation rows (cross-fitted) is meant to remove that, and table11 shows whether it "
+            "does.")
+
+
+class _FusionModule(nn.Module):
+    """The fusion layers of a joint model, fed its (frozen) branch outputs: forward(image, caption) -> logits."""
+
+    def __init__(self, model: JointModel):
+        super().__init__()
+        self.fusion = model.config.fusion
+        if self.fusion == "concat":
+            self.fuse = copy.deepcopy(model.fuse)
+        else:
+            self.image_logits, self.caption_logits = copy.deepcopy(model.image_logits), copy.deepcopy(
+                model.caption_logits)
+            self.gate = copy.deepcopy(model.gate)
+
+    def forward(self, image: torch.Tensor, caption: torch.Tensor) -> torch.Tensor:
+        both = torch.cat([image, caption], dim=1)
+        if self.fusion == "concat":
+            return self.fuse(both)
+        gate = torch.sigmoid(self.gate(both))
+        return gate * self.image_logits(image) + (1 - gate) * self.caption_logits(caption)
+
+    def into(self, model: JointModel) -> JointModel:
+        """A copy of `model` whose fusion layers are these."""
+        out = copy.deepcopy(model)
+        for name in (("fuse",) if self.fusion == "concat" else ("image_logits", "caption_logits", "gate")):
+            setattr(out, name, copy.deepcopy(getattr(self, name)))
+        return out.eval()
+
+
+class _BranchBatches:
+    """Re-iterable (image, caption, targets) batches of cached branch outputs (shuffled from torch's generator)."""
+
+    def __init__(self, image: torch.Tensor, caption: torch.Tensor, Y: torch.Tensor, batch_size: int,
+                 shuffle: bool = False):
+        self.image, self.caption, self.Y, self.batch_size, self.shuffle = image, caption, Y, batch_size, shuffle
+
+    def __len__(self) -> int:
+        return -(-len(self.Y) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        order = torch.randperm(len(self.Y)) if self.shuffle else torch.arange(len(self.Y))
+        for index in order.split(self.batch_size):
+            yield self.image[index], self.caption[index], self.Y[index]
+
+
+@torch.inference_mode()
+def _branch_outputs(model: JointModel, split: JointSplit) -> tuple[torch.Tensor, torch.Tensor]:
+    model.eval()
+    parts = [model.branches(*batch[:3]) for batch in JointBatches(split, 512)]
+    return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+
+def refit_name(name: str) -> str:
+    """The source name of a joint model whose fusion module was refitted on the validation rows."""
+    return f"{name} (fusion fitted on validation)"
+
+
+def refit_on_validation(run: Run, outcome: JointOutcome, data: JointData,
+                        folds: Sequence[tuple[np.ndarray, np.ndarray]], *, epochs: int, lr: float, batch_size: int,
+                        weight_decay: float = 1e-4, fold_ids: Sequence[str] | None = None) -> JointOutcome:
+    """The joint model with its fusion module refitted on the validation rows, scored by cross-fitting.
+
+    Its branches stay as trained on the training rows; only the fusion layers (concat: the MLP; gated: the two
+    logit layers and the gate) are trained further, from the trained model's values, on the branch outputs of
+    the validation rows: for each fold on the other folds (its out-of-fold probabilities are the validation
+    probabilities, as the late fusions are scored), then once on every validation row for the test rows and the
+    saved model. A fixed number of epochs (no early stopping: no held-out rows choose anything).
+    fold_ids: the ImageIDs the folds index (notebook 05's FusionInputs.val_ids, so that the joint model is
+    cross-fitted on the very folds of the late fusions); None: the folds index data.val's rows.
+    """
+    if fold_ids is not None:
+        position = {str(i): row for row, i in enumerate(data.val.ids)}
+        ids = [str(i) for i in fold_ids]
+        folds = [(np.array([position[ids[r]] for r in fit_rows]), np.array([position[ids[r]] for r in held]))
+                 for fit_rows, held in folds]
+    val_image, val_caption = _branch_outputs(outcome.model, data.val)
+    test_image, test_caption = _branch_outputs(outcome.model, data.test)
+    Y = data.val.Y
+    config = TrainConfig(epochs=epochs, lr=lr, patience=None, seed=run.seed, weight_decay=weight_decay,
+                         optimizer="adamw")
+
+    def trained(rows: np.ndarray) -> _FusionModule:
+        module = _FusionModule(outcome.model)
+        index = torch.as_tensor(rows)
+        fit(module, _BranchBatches(val_image[index], val_caption[index], Y[index], batch_size, shuffle=True), None,
+            config, device="cpu", desc=f"{refit_name(outcome.name)} fold")
+        return module.eval()
+
+    start = time.perf_counter()
+    val_probs = np.zeros(tuple(Y.shape), dtype=np.float32)
+    for fit_rows, held_out in folds:
+        module = trained(np.asarray(fit_rows))
+        with torch.inference_mode():
+            index = torch.as_tensor(np.asarray(held_out))
+            val_probs[held_out] = torch.sigmoid(module(val_image[index], val_caption[index])).numpy()
+    final = trained(np.arange(len(Y)))
+    train_s = time.perf_counter() - start
+    with torch.inference_mode():
+        test_probs = torch.sigmoid(final(test_image, test_caption)).numpy()
+    model = final.into(outcome.model)
+    name = f"{artifact_name(model.config.fusion)}_valfit"
+    weights_path = save_weights(run.paths.checkpoints / f"{name}.pt", kind=WEIGHTS_KIND,
+                                config=model.config.to_state(), state_dict=model.state_dict(),
+                                extra={"fusion_fitted_on": "validation rows"})
+    save_probabilities(run.paths, name, "val", data.val.ids, val_probs)
+    save_probabilities(run.paths, name, "test", data.test.ids, test_probs)
+    summary = {**outcome.summary, "model": refit_name(outcome.name), "artifact": name,
+               "train_time_s": outcome.summary["train_time_s"] + train_s, "weights": [str(
+                   weights_path.relative_to(run.paths.out_dir))], "fusion_refit_epochs": epochs,
+               "fusion_refit_folds": len(folds)}
+    save_summary(run.paths, name, summary)
+    return JointOutcome(refit_name(outcome.name), model, outcome.fit, val_probs, test_probs, outcome.test_time_s,
+                        weights_path, summary)

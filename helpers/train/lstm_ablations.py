@@ -2,8 +2,12 @@
 
 The values each ablation tries are profile settings (helpers.core.profiles.LstmSettings.ablation_*),
 defined once; every grid holds the reference setting, which the other settings are compared with.
-Every setting is trained with every seed of the profile; scores are on the validation rows, whose
-0/1 predictions are kept beside each cached result for the paired bootstrap of the summary.
+The cut-off ablation scores the reference LSTM (trained once, at the reference cut-off) at each cut-off, as the
+study does. Every setting is trained with every seed of the profile, with early stopping on a validation plateau
+(LstmSettings.patience) under an epoch cap (ablation_epochs); each result records whether the run stopped
+early or hit the cap (unconverged). Scores are on the validation rows, whose 0/1 predictions are kept beside
+each cached result for the paired bootstrap against the reference setting (`setting_differences`), which also
+decides what the final text model adopts (`final_design`).
 """
 from __future__ import annotations
 
@@ -16,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from helpers.core.files import atomic_path, read_cached, stable_hash
-from helpers.core.metrics import binarize, scores_at_cutoff
+from helpers.core.metrics import binarize, paired_bootstrap, scores_at_cutoff
 from helpers.core.profiles import LstmSettings
 from helpers.models.lstm import ARCHITECTURES
 from helpers.text.preprocessing import VARIANT_LABELS
 from helpers.train.experiments import result_path, run_experiments
-from helpers.train.lstm_training import LstmRun, predict, reference_run, train_lstm, trivial_baseline
+from helpers.train.lstm_training import LstmRun, final_run_config, predict, reference_run, train_lstm, trivial_baseline
 
 if TYPE_CHECKING:
     from helpers.run import Run
@@ -47,7 +51,7 @@ ABLATIONS: dict[str, Ablation] = {
     "architecture": Ablation("fig08_lstm_architecture", "table30_lstm_ablation_architecture", "LSTM architecture",
                              "architecture", "ablation_architectures", _architecture),
     "cutoff": Ablation("fig09_lstm_cutoff", "table31_lstm_ablation_cutoff", "LSTM probability cut-off", "cut-off",
-                       "ablation_cutoffs", lambda base, c: replace(base, cutoff=c)),
+                       "ablation_cutoffs", lambda base, c: replace(base, score_cutoff=None if c == base.cutoff else c)),
     "learning_rate": Ablation("fig10_lstm_learning_rate", "table32_lstm_ablation_learning_rate",
                               "LSTM learning rate (Adam)", "learning rate", "ablation_learning_rates",
                               lambda base, lr: replace(base, lr=lr)),
@@ -64,8 +68,9 @@ ABLATIONS: dict[str, Ablation] = {
 
 
 def ablation_base(settings: LstmSettings) -> LstmRun:
-    """The reference LSTM as trained in every ablation of this profile."""
-    return reference_run(settings, epochs=settings.ablation_epochs, max_train_rows=settings.ablation_max_rows)
+    """The reference LSTM as trained in every ablation of this profile: early stopping under an epoch cap."""
+    return reference_run(settings, epochs=settings.ablation_epochs, patience=settings.patience,
+                         max_train_rows=settings.ablation_max_rows)
 
 
 def _setting_name(value: Any) -> str:
@@ -74,11 +79,16 @@ def _setting_name(value: Any) -> str:
     return str(value)
 
 
+def setting_values(name: str, settings: LstmSettings) -> dict[str, Any]:
+    """Readable setting name -> the grid value it stands for, for one ablation."""
+    return {_setting_name(value): value for value in getattr(settings, ABLATIONS[name].grid)}
+
+
 def ablation_settings(name: str, settings: LstmSettings) -> tuple[dict[str, LstmRun], str]:
     """(readable setting name -> run config, the name of the reference setting) for one ablation."""
     ablation, base = ABLATIONS[name], ablation_base(settings)
     grid = getattr(settings, ablation.grid)
-    runs = {_setting_name(value): ablation.apply(base, value) for value in grid}
+    runs = {setting: ablation.apply(base, value) for setting, value in setting_values(name, settings).items()}
     reference = [setting for setting, config in runs.items() if config == base]
     if not reference:
         raise ValueError(f"LstmSettings.{ablation.grid} = {grid} lacks the reference setting (the reference LSTM "
@@ -136,13 +146,15 @@ def run_lstm_ablation(run: Run, name: str, load_encoded: Callable[[str], Any]) -
         encoded = load_encoded(config.variant)
         trained = train_lstm(run, encoded, config, seed, desc=f"{name} seed {seed}")
         probs, test_s = predict(trained.model, encoded.val_tokens, encoded.val_lengths, run.device)
-        _save_predictions(predictions_path(config, seed), binarize(probs, config.cutoff))
+        _save_predictions(predictions_path(config, seed), binarize(probs, config.applied_cutoff))
         return trained, probs, test_s
 
     def train_and_score(config: LstmRun, seed: int) -> dict[str, float]:
         trained, probs, test_s = trained_probs(config, seed)
-        return {**scores_at_cutoff(load_encoded(config.variant).val_Y, probs, config.cutoff),
-                "train_time_s": trained.fit.train_time_s, "test_time_s": test_s, "best_epoch": trained.fit.best_epoch}
+        return {**scores_at_cutoff(load_encoded(config.variant).val_Y, probs, config.applied_cutoff),
+                "train_time_s": trained.fit.train_time_s, "test_time_s": test_s, "best_epoch": trained.fit.best_epoch,
+                "epochs_run": len(trained.fit.history), "stopped_early": float(trained.fit.stopped_early),
+                "epoch_cap": config.epochs}
 
     tidy = run_experiments(experiment, settings, lstm.seeds, train_and_score, cache_dir, key=key, fresh=run.fresh)
     predictions = {}
@@ -151,9 +163,85 @@ def run_lstm_ablation(run: Run, name: str, load_encoded: Callable[[str], Any]) -
         for seed in lstm.seeds:
             saved = read_cached(predictions_path(config, seed), _read_predictions, f"{experiment} predictions")
             if saved is None:  # missing or damaged: the checkpoint is reused, only the prediction is redone
-                saved = binarize(trained_probs(config, seed)[1], config.cutoff)
+                saved = binarize(trained_probs(config, seed)[1], config.applied_cutoff)
             per_seed.append(saved)
         predictions[setting] = np.stack(per_seed)
     baseline_pred, baseline = trivial_baseline(standard)
     return AblationResult(name, tidy, reference, np.asarray(standard.val_Y, dtype=np.uint8), predictions,
                           baseline_pred, baseline)
+
+
+def run_outcomes(result: AblationResult) -> pd.DataFrame:
+    """One row per (setting, seed): epochs run, best epoch, the cap, whether it stopped early on a plateau, and
+    whether it stalled: stopped early without ever beating the trivial baseline's micro-F1 (patience ran out on the
+    flat start, before the run learned anything).
+
+    A run that did not stop early ran to its epoch cap; both it and a stalled run are unconverged.
+    """
+    wide = result.tidy.pivot_table(index=["setting", "seed"], columns="metric", values="value", sort=False)
+    wide = wide.reset_index()
+    for column in ("epochs_run", "stopped_early", "epoch_cap", "best_epoch", "micro_f1"):
+        if column not in wide:
+            wide[column] = np.nan
+    wide["stopped_early"] = wide["stopped_early"].fillna(0).astype(bool)
+    baseline = result.baseline.get("micro_f1", float("-inf"))
+    wide["stalled"] = wide["stopped_early"] & (wide["micro_f1"] <= baseline + 1e-9)
+    return wide[["setting", "seed", "epochs_run", "best_epoch", "epoch_cap", "stopped_early", "stalled"]]
+
+
+def unconverged_settings(result: AblationResult) -> dict[str, int]:
+    """Setting -> how many of its seeds hit the epoch cap or stalled at the baseline (settings where none did are
+    left out)."""
+    outcomes = run_outcomes(result)
+    capped = outcomes[~outcomes["stopped_early"] | outcomes["stalled"]].groupby("setting", sort=False).size()
+    return {str(setting): int(n) for setting, n in capped.items()}
+
+
+def setting_differences(result: AblationResult, metric: str = "micro_f1", n_boot: int = 1000,
+                        seed: int = 0) -> pd.DataFrame:
+    """Per setting (and the baseline, named baseline_name): metric difference to the reference setting with its
+    paired bootstrap interval over validation rows (columns setting, diff, low, high, significant).
+
+    Predictions of all seeds are stacked (seed s of a setting paired with seed s of the reference), so the
+    difference is the mean over seeds and the resampled rows are validation rows of every seed.
+    """
+    n_seeds = next(iter(result.predictions.values())).shape[0]
+    truth = np.concatenate([result.val_Y] * n_seeds)
+    reference = result.predictions[result.reference].reshape(-1, result.val_Y.shape[1])
+    candidates = {setting: p.reshape(-1, result.val_Y.shape[1]) for setting, p in result.predictions.items()}
+    candidates[BASELINE_SETTING] = np.concatenate([result.baseline_pred] * n_seeds)
+    rows = []
+    for setting, pred in candidates.items():
+        if setting == result.reference:
+            rows.append({"setting": setting, "diff": 0.0, "low": 0.0, "high": 0.0, "significant": False})
+            continue
+        rows.append({"setting": setting, **paired_bootstrap(truth, pred, reference, metric=metric, n_boot=n_boot,
+                                                             seed=seed)})
+    return pd.DataFrame(rows)
+
+
+BASELINE_SETTING = "trivial baseline"  # the row name of the trivial baseline in the differences
+
+
+def final_design(results: dict[str, AblationResult], settings: LstmSettings,
+                 metric: str = "micro_f1") -> tuple[LstmRun, pd.DataFrame]:
+    """The final text model's config: the reference design with, from each ablation, the setting that beats the
+    reference setting (highest mean metric, paired bootstrap interval above 0); and one row per ablation saying
+    what it found (ablation, reference, best, diff, low, high, adopted).
+
+    Every change was tested alone against the reference; their combination is not tested by the ablations.
+    """
+    config, rows = final_run_config(settings), []
+    for name, result in results.items():
+        differences = setting_differences(result, metric).set_index("setting")
+        means = result.tidy[result.tidy["metric"] == metric].groupby("setting", sort=False)["value"].mean()
+        best = str(means.idxmax())
+        found = differences.loc[best]
+        adopted = best != result.reference and bool(found["significant"]) and float(found["diff"]) > 0
+        if adopted:
+            config = ABLATIONS[name].apply(config, setting_values(name, settings)[best])
+            config = replace(config, cutoff=config.applied_cutoff, score_cutoff=None)  # trained at its cut-off
+        rows.append({"ablation": name, "reference": result.reference, "best": best,
+                     "diff": float(found["diff"]), "low": float(found["low"]), "high": float(found["high"]),
+                     "adopted": adopted})
+    return config, pd.DataFrame(rows)

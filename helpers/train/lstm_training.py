@@ -50,14 +50,22 @@ class LstmRun:
     epochs: int
     batch_size: int
     patience: int | None = None  # None: every epoch; the best epoch on validation micro-F1 is kept either way
+    min_epochs: int = 0  # patience counts only from this epoch on (a slow start is not a plateau)
     max_train_rows: int | None = None  # None: every training row of the split
+    score_cutoff: float | None = None  # the cut-off ablation: the model trained at `cutoff`, scored at this one
+
+    @property
+    def applied_cutoff(self) -> float:
+        """The cut-off that turns this run's probabilities into labels when it is scored."""
+        return self.cutoff if self.score_cutoff is None else self.score_cutoff
 
 
 def reference_run(settings: LstmSettings, *, epochs: int, patience: int | None = None,
                   max_train_rows: int | None = None) -> LstmRun:
     """The reference LSTM (default LstmConfig, stemmed captions, the profile's learning rate and cut-off)."""
     return LstmRun(model=LstmConfig(), variant="standard", lr=settings.lr, cutoff=settings.cutoff, epochs=epochs,
-                   batch_size=settings.batch_size, patience=patience, max_train_rows=max_train_rows)
+                   batch_size=settings.batch_size, patience=patience, min_epochs=settings.min_epochs,
+                   max_train_rows=max_train_rows)
 
 
 @dataclass
@@ -82,7 +90,7 @@ def train_lstm(run: Run, encoded: Any, config: LstmRun, seed: int, desc: str = "
     rows = _train_rows(len(encoded.train_tokens), config.max_train_rows)
     model_config = replace(config.model, vocab_size=encoded.vocab_size)
     train_config = TrainConfig(epochs=config.epochs, lr=config.lr, cutoff=config.cutoff, patience=config.patience,
-                               seed=seed)
+                               min_epochs=config.min_epochs, seed=seed)
     identity = {"data": run.fingerprint, "text": encoded.config.get("key", ""), "variant": config.variant,
                 "batch_size": config.batch_size, "max_train_rows": config.max_train_rows, **model_config.to_state()}
     checkpoint = checkpoint_path(run.paths.checkpoints / "lstm", "lstm", identity, train_config)

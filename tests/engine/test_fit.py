@@ -169,6 +169,18 @@ def test_patience_one_stops_at_the_first_epoch_without_improvement(monkeypatch):
     assert (result.stopped_early, result.best_epoch, len(result.history)) == (True, 2, 3)
 
 
+def test_min_epochs_keeps_a_slow_start_going_then_patience_counts_as_usual(monkeypatch):
+    x, y = toy_data(64)
+    scores = [0.5, 0.5, 0.5, 0.5, 0.5, 0.7, 0.7, 0.7, 0.7, 0.7]
+    scripted_scores(monkeypatch, scores)
+    without = fit(make_model(), Batches(x, y), Batches(x, y, shuffle=False), TrainConfig(epochs=10, patience=2))
+    assert (without.stopped_early, without.best_epoch, len(without.history)) == (True, 1, 3)  # gave up on the start
+    scripted_scores(monkeypatch, scores)
+    config = TrainConfig(epochs=10, patience=2, min_epochs=6)
+    result = fit(make_model(), Batches(x, y), Batches(x, y, shuffle=False), config)
+    assert (result.stopped_early, result.best_epoch, len(result.history)) == (True, 6, 8)  # 0.7 found at epoch 6
+
+
 def test_no_patience_trains_every_epoch_and_keeps_the_earliest_best(monkeypatch):
     x, y = toy_data(64)
     scripted_scores(monkeypatch, [0.5, 0.7, 0.1, 0.7, 0.2])

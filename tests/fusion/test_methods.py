@@ -71,3 +71,20 @@ def test_a_fusion_state_with_unknown_or_missing_keys_is_refused_naming_them(data
         methods.FittedFusion.from_state({**state, "extra": 1})
     with pytest.raises(ValueError, match="fusion method state.*colour"):
         methods.FittedFusion.from_state({**state, "method": {**state["method"], "colour": "red"}})
+
+
+def test_the_catalogue_is_unchanged_without_an_encoder_and_grows_with_one():
+    from helpers.fusion.methods import row_rule_pairs, standard_methods
+
+    plain = standard_methods(1.0, ["joint concat"])
+    assert [m.name for m in standard_methods(1.0, ["joint concat"], ["text"])] == [m.name for m in plain]
+    assert len(plain) == 26 and all(m.sources[1] == "text" for m in plain)
+    grown = standard_methods(1.0, ["joint concat"], ["text", "encoder"])
+    extra = grown[len(plain) - 4: len(plain) + 7]  # inserted before the joint model's 4 rows
+    assert all(m.sources == ("image", "encoder") for m in extra) and len(grown) == len(plain) + 11
+    assert {m.combine for m in extra} == {"text", "average", "label_average", "logistic_all"}
+    assert [m.name for m in grown[-4:]] == [m.name for m in plain[-4:]]
+    pairs = row_rule_pairs(grown)
+    assert ("caption encoder, tuned cut-offs", "caption encoder + expected-F1 sets",
+            "caption encoder + calibrated expected-F1 sets") in pairs
+    assert len(pairs) == len(row_rule_pairs(plain)) + 3

@@ -94,3 +94,15 @@ def test_scratch_widths_reach_the_network_and_empty_means_the_defaults():
     assert bb.create_backbone(SCRATCH_NAME).fc.in_features == bb.DEFAULT_WIDTHS[-1]
     with pytest.raises(ValueError, match="unknown image backbone"):
         bb.create_backbone("resnt18")
+
+
+def test_scratch_train_autocast_applies_only_in_training_mode():
+    from helpers.models.backbones import ScratchResNet
+
+    model = ScratchResNet((4, 8))
+    x = torch.randn(2, 3, 16, 16)
+    assert model.train()(x).dtype == torch.float32  # unset: float32
+    model.train_autocast = torch.bfloat16
+    assert model.train()(x).dtype == torch.bfloat16
+    assert model.eval()(x).dtype == torch.float32  # inference follows the engine's policy
+    assert "train_autocast" not in model.state_dict()

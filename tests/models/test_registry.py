@@ -45,14 +45,16 @@ def fake_kind(monkeypatch):
     return "fake"
 
 
-def test_the_registry_holds_the_four_kinds_of_the_contract():
+def test_the_registry_holds_the_five_kinds_of_the_contract():
     from helpers.models.image_model import ImageModelConfig, build_feature_extractor, build_image_model
     from helpers.models.joint import JointConfig, build_joint
     from helpers.models.lstm import LstmConfig, build_lstm
+    from helpers.models.text_encoder import TextEncoderConfig, build_text_encoder
 
     assert MODEL_KINDS == {"image": ModelKind(ImageModelConfig, build_image_model),
                            "features": ModelKind(ImageModelConfig, build_feature_extractor),
-                           "lstm": ModelKind(LstmConfig, build_lstm), "joint": ModelKind(JointConfig, build_joint)}
+                           "lstm": ModelKind(LstmConfig, build_lstm), "joint": ModelKind(JointConfig, build_joint),
+                           "text_encoder": ModelKind(TextEncoderConfig, build_text_encoder)}
 
 
 def test_build_model_takes_a_config_or_its_state_and_passes_the_seed(fake_kind):
@@ -106,6 +108,18 @@ def test_the_joint_kind_rebuilds_a_joint_part():
     rebuilt = build_part(part, "joint", "joint")
     assert all(torch.equal(a, b) for a, b in zip(rebuilt.state_dict().values(),
                                                  build_joint(joint, 1).state_dict().values()))
+
+
+def test_the_text_encoder_kind_rebuilds_an_encoder_part(tmp_path):
+    from helpers.models.text_encoder import TextEncoderConfig, build_caption_encoder, hf_config_dict, load_encoder
+    from tests.encoder_fakes import tiny_encoder_folder
+
+    _, encoder = load_encoder(tiny_encoder_folder(tmp_path))
+    model = build_caption_encoder(encoder, TextEncoderConfig(source="tiny", hf_config=hf_config_dict(encoder)), 3)
+    part = {"kind": "text_encoder", "config": model.config.to_state(), "state_dict": model.state_dict()}
+    rebuilt = build_part(part, "text_encoder", "encoder")
+    assert all(torch.equal(a, b) for a, b in zip(rebuilt.state_dict().values(), model.state_dict().values()))
+    assert not rebuilt.training
 
 
 def test_the_registry_module_has_no_scratch_branch():

@@ -68,3 +68,34 @@ def test_handoff_parts_hold_every_model_and_each_row_gets_the_parts_it_needs(tmp
     with pytest.raises(ValueError, match="uses source"):
         PredictorFile(parts["fusion"], image=handed.image).check_sources()  # the fusion needs the text model too
     assert handoff_parts(paths, summaries, sources=["text"]).image is None  # only what is asked for is read
+
+
+def test_the_handed_over_caption_encoder_goes_into_the_file_of_a_fusion_that_uses_it(tmp_path, demo, parts):
+    from helpers.core.files import write_atomic
+    from helpers.fusion.methods import FusionMethod, fit_fusion
+    from helpers.models.text_encoder import (
+        TextEncoderConfig,
+        build_caption_encoder,
+        encoder_to_state,
+        hf_config_dict,
+        load_encoder,
+    )
+    from tests.encoder_fakes import tiny_encoder_folder
+
+    paths = RunPaths(demo, tmp_path)
+    summaries = write_handoffs(paths, parts)
+    tokenizer, encoder = load_encoder(tiny_encoder_folder(tmp_path / "tiny"))
+    model = build_caption_encoder(encoder, TextEncoderConfig(source="tiny", hf_config=hf_config_dict(encoder)))
+    state_file = paths.checkpoints / "encoder_predictor_state.pt"
+    write_atomic(state_file, lambda tmp: torch.save(encoder_to_state(model, tokenizer), tmp))
+    summaries["encoder"] = {"model": "encoder", "weights": [str(state_file.relative_to(paths.out_dir))]}
+    handed = handoff_parts(paths, summaries)
+    assert handed.encoder is not None and handed.encoder.model.kind == "text_encoder"
+    assert handoff_parts(paths, summaries, sources=["image", "text"]).encoder is None  # read only when asked for
+    assert handed.predictor_file(parts["fusion"]).encoder is None  # an image + LSTM fusion leaves it out
+    rng = np.random.default_rng(0)
+    with_encoder = fit_fusion(FusionMethod("enc", "average", "label", sources=("image", "encoder")),
+                              (rng.random((40, N_LABELS)) < 0.3).astype(np.uint8), rng.random((40, N_LABELS)),
+                              rng.random((40, N_LABELS)))
+    file = handed.predictor_file(with_encoder)
+    assert file.encoder is handed.encoder and file.text is None and file.image is handed.image

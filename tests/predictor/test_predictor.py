@@ -156,3 +156,51 @@ def test_joint_model_bundle_predicts_from_backbone_features(tmp_path, demo, part
     again = Predictor.from_bundle(build_predictor_bundle(fusion=fusion, image=beside, joint=joint)).predict(
         paths, captions)
     np.testing.assert_array_equal(again[PROBABILITY_COLUMNS].to_numpy(), got[PROBABILITY_COLUMNS].to_numpy())
+
+
+def test_caption_encoder_bundle_predicts_offline_from_the_one_file(tmp_path, demo, parts):
+    from helpers.models.text_encoder import (
+        TextEncoderConfig,
+        build_caption_encoder,
+        encoder_to_state,
+        hf_config_dict,
+        load_encoder,
+        predict_captions,
+    )
+    from helpers.predictor.file import EncoderPart, PredictorFile
+    from helpers.report.size_budget import predictor_components
+    from tests.encoder_fakes import tiny_encoder_folder
+
+    paths, captions = demo_rows(demo)
+    folder = tiny_encoder_folder(tmp_path / "tiny")
+    tokenizer, encoder = load_encoder(folder)
+    config = TextEncoderConfig(source=str(folder), hf_config=hf_config_dict(encoder), max_length=16)
+    model = build_caption_encoder(encoder, config, seed=2).eval()
+    rng = np.random.default_rng(1)
+    y = (rng.random((60, N_LABELS)) < 0.3).astype(np.uint8)
+    fusion = fit_fusion(FusionMethod("image + encoder", "logistic", "label", sources=("image", "encoder")), y,
+                        rng.random((60, N_LABELS)), rng.random((60, N_LABELS)))
+    image = image_part("cnn_B", image_config("B"), parts["B"].state_dict())
+    with pytest.raises(ValueError, match="uses source.*encoder"):
+        build_predictor_bundle(fusion=fusion, image=image)  # no encoder in the file
+    part = EncoderPart.from_encoder_state(encoder_to_state(model, tokenizer))
+    path = save_predictor(tmp_path / "enc.pt", build_predictor_bundle(fusion=fusion, image=image, encoder=part))
+    for name in list(folder.iterdir()):  # the file alone must do: no folder, no download
+        name.unlink()
+    loaded = Predictor.load(path)
+    got = loaded.predict(paths, captions, device="cpu")
+    with torch.inference_mode():
+        x = torch.stack([image_transform(SIZE)(load_rgb_resized(p, SIZE)) for p in paths])
+        p_image = torch.sigmoid(parts["B"](x)).numpy()
+    p_text = predict_captions(model, tokenizer, captions)
+    np.testing.assert_allclose(got[PROBABILITY_COLUMNS].to_numpy(), fusion.proba(p_image, p_text), atol=1e-3)
+    assert "caption encoder" in loaded.describe()
+    half = Predictor.load(save_predictor(tmp_path / "enc16.pt", build_predictor_bundle(
+        fusion=fusion, image=image, encoder=part), half=True))
+    assert half.file.encoder.model.state_dict["head.linear.weight"].dtype == torch.float16
+    np.testing.assert_allclose(half.predict(paths, captions)[PROBABILITY_COLUMNS].to_numpy(),
+                               got[PROBABILITY_COLUMNS].to_numpy(), atol=2e-2)
+    components = predictor_components(PredictorFile.from_state(torch.load(path, weights_only=True)))
+    encoder_row = components[components["component"] == "caption encoder (text_encoder)"].iloc[0]
+    assert encoder_row["parameters"] == sum(p.numel() for p in model.parameters())
+    assert components["component"].str.startswith("caption encoder's tokenizer").sum() == 1

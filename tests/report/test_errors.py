@@ -106,9 +106,16 @@ def test_figures_draw_and_findings_state_numbers(data, tmp_path):
     figs = [fusion_report.plot_lambda_sweep(sweep, {"samples_f1": 0.4})]
     methods = sweep.assign(macro_f1=[0.3, 0.4, 0.2]).rename(columns={"lambda": "x"})
     figs.append(fusion_report.plot_fusion_methods(methods, "λ=0.5", "λ=0.5", baseline="λ=1"))
-    for fig in figs:
-        ax = fig.axes[0]
-        assert ax.get_xlim()[0] <= 0 or ax.get_ylim()[0] <= 0  # bars and curves start at 0, nothing truncated
+    low, high = figs[0].axes[0].get_ylim()  # fig40: zoomed on the data and the baseline, nothing cut off
+    assert 0.3 < low <= 0.4 and 0.8 <= high <= 0.85
+    bars = figs[1].axes[0]
+    assert bars.get_xlim()[0] == 0  # fig41's bars start at 0
+    assert [t.get_text() for t in bars.get_yticklabels()] == ["λ=0.5", "λ=0"]  # sorted by samples-F1
+    assert [t.get_text() for t in bars.texts] == ["0.750", "0.600"]  # values printed
+    tied = fusion_report.plot_fusion_methods(methods.assign(tied_with_chosen=[True, False, False]), "λ=0.5",
+                                             "λ=0.5", baseline="λ=1")
+    assert [t.get_text() for t in tied.axes[0].get_yticklabels()] == ["λ=0.5", "≈ λ=0"]
+    for fig in [*figs, tied]:
         fig.savefig(tmp_path / "fusion.png")
         plt.close(fig)
     summary = fusion_report.write_results_summary(tmp_path / "summary.md", "Results",

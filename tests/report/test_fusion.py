@@ -133,6 +133,12 @@ def test_summary_sections_hold_the_configuration_then_every_result_in_order():
     with_test = {**tables, "table22": tables["budget"]}
     scored = fusion_report.summary_sections({}, method, final, summaries, texts, with_test)
     assert list(scored)[-1] == "Submission scored against test_labels.csv (table22)"
+    assert "comparability" not in sections["Configuration"]
+    on_demo = fusion_report.summary_sections({"data": "/x/data/demo-600-150"}, method, final,
+                                          {**summaries, "encoder": {"description": "encoder (fine-tuned) tiny"}},
+                                          texts, tables)["Configuration"]
+    assert "not comparable with the reference report's 86.1 %" in on_demo
+    assert "- **caption encoder**: encoder (fine-tuned) tiny" in on_demo
 
 
 def test_lambda_sweep_table_scores_every_lambda_and_the_baseline(data):
@@ -192,3 +198,19 @@ def test_final_performance_writes_the_predictor_and_sizes_every_row_as_table21_m
     assert np.isnan(t10.iloc[-1]["size_MB_float32"])  # the trivial baseline needs no model
     assert "within the 100 MB budget" in got.size_text and got.predictor_file.name in got.size_text
     assert np.array_equal(got.predictions["final fusion"], comparison.crossfits[comparison.chosen.name].pred)
+
+
+def test_methods_within_noise_of_the_chosen_one_are_a_tie_and_the_text_says_so():
+    rng = np.random.default_rng(0)
+    Y = (rng.random((300, 18)) < 0.2).astype(np.uint8)
+    chosen = Y.copy()
+    almost = Y.copy()
+    almost[0, 0] = 1 - almost[0, 0]  # one cell apart: within noise
+    poor = np.zeros_like(Y)
+    table = pd.DataFrame({"method": ["chosen", "almost", "poor"], "samples_f1": [1.0, 0.999, 0.0]})
+    marked = fusion_report.mark_ties(table, "chosen", Y, {"chosen": chosen, "almost": almost, "poor": poor},
+                                     n_boot=200, seed=0)
+    assert marked[fusion_report.TIE_COLUMN].tolist() == [False, True, False]
+    text = fusion_report.tie_text(marked, "chosen")
+    assert "**tied** with 1 other method(s)" in text and "almost (0.999)" in text and "poor" not in text
+    assert fusion_report.tie_text(marked.assign(tied_with_chosen=False), "chosen") == ""

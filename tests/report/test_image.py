@@ -115,3 +115,35 @@ def test_settings_summary_lists_reductions_rows_and_baseline():
     assert "8 training rows, 3 validation rows, 5 test rows" in text and "micro-F1 0.2500, macro-F1 0.1250" in text
     cpu, full = profile.cnn, get_profile("full").cnn
     assert f"`scratch_epochs`: **{cpu.scratch_epochs}** (full profile: {full.scratch_epochs})" in text
+
+
+def test_plateau_starts_at_the_first_epoch_within_the_seed_noise_of_the_best():
+    curves = pd.DataFrame({"seed": [0] * 5 + [1] * 5, "epoch": [1, 2, 3, 4, 5] * 2,
+                           "val_micro_f1": [0.2, 0.5, 0.61, 0.61, 0.60, 0.2, 0.5, 0.60, 0.63, 0.61]})
+    assert report.plateau_start(curves) == (3, 4, pytest.approx(0.02))  # best mean 0.62 at 4; epoch 3: 0.605
+    text = report.curve_finding(curves, baseline=0.3)
+    assert "the plateau starts at epoch 3" in text and "indistinguishable" in text
+    fig = report.plot_epoch_curves(curves, "title", 0.3)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "plateau starts (epoch 3: within 0.020)" in labels and "min-max over 2 seeds" in labels
+
+
+def test_unconverged_runs_say_so_in_table07_and_the_findings(tmp_path):
+    trainer, outcome = _outcome(tmp_path)
+    Y_train = trainer.train_y.numpy().astype(np.uint8)
+    table = report.cnn_performance_table([outcome], Y_train, trainer.val_y, None)
+    assert table.iloc[1]["convergence"].startswith("unconverged (ran to its cap of 2 epochs")
+    curves = trainer.epoch_curves(TrainConfig(epochs=2), (0,))
+    found = report.findings(table, pd.DataFrame([_throughput(0.3, workers=2)]), curves, {}, None, False, "R")
+    assert "B: test (unconverged (ran to its cap of 2 epochs" in found
+
+
+def test_tables_say_what_was_asked_for_beside_what_was_trained(tmp_path):
+    trainer, outcome = _outcome(tmp_path)
+    Y_train = trainer.train_y.numpy().astype(np.uint8)
+    asked = "resnet34 (weights DEFAULT: not available)"
+    table = report.cnn_performance_table([outcome], Y_train, trainer.val_y, None, asked_for=asked)
+    assert table.iloc[1]["backbone asked for"] == asked
+    row = report.cnn_design_table([outcome], asked_for=asked).iloc[0]
+    assert (row["backbone asked for"], row["backbone"]) == (asked, "resnet18")
+    assert "backbone asked for" not in report.cnn_design_table([outcome])

@@ -17,13 +17,21 @@ from helpers.models.weights import MB, model_bytes
 from helpers.report.ablations import MIN_SCORE_SPAN, spread_finding
 from helpers.report.lstm import (
     BASELINE_SETTING,
+    STALLED,
+    STOPPED_EARLY,
+    UNCONVERGED,
     ablation_finding,
     ablation_summary,
     ablation_table,
     captions_overview,
+    convergence_counts,
+    design_finding,
     findings,
+    learning_curve_text,
     learning_curves_title,
+    performance_table,
     plot_ablation,
+    reference_margin,
     run_status,
     size_table,
 )
@@ -54,8 +62,11 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # the fixture is in conftest
 
 
 def known_result(n_seeds: int = 2, name: str = "cutoff", settings: tuple[str, str, str] = ("ref", "copy", "lazy"),
-                 train_s: tuple[float, float, float] = (2.0, 2.0, 2.0)) -> AblationResult:
-    """The reference (first) predicts the truth, the second predicts it too, the third predicts the baseline."""
+                 train_s: tuple[float, float, float] = (2.0, 2.0, 2.0), capped: tuple[str, ...] = ()) -> AblationResult:
+    """The reference (first) predicts the truth, the second predicts it too, the third predicts the baseline.
+
+    Runs of the settings in `capped` ran to their 20-epoch cap; the others stopped early after 8 epochs.
+    """
     rng = np.random.default_rng(0)
     truth = (rng.random((300, N_LABELS)) < 0.2).astype(np.uint8)
     truth[:, 0] = 1
@@ -68,7 +79,9 @@ def known_result(n_seeds: int = 2, name: str = "cutoff", settings: tuple[str, st
     for setting, value, seconds in zip(settings, (1.0, 1.0, 0.4), train_s):
         for seed in range(n_seeds):
             for metric, v in (("micro_f1", value - 0.001 * seed), ("hamming_accuracy", value),
-                              ("train_time_s", seconds + seed), ("test_time_s", 0.1), ("best_epoch", 3)):
+                              ("train_time_s", seconds + seed), ("test_time_s", 0.1), ("best_epoch", 3),
+                              ("epochs_run", 20 if setting in capped else 8),
+                              ("stopped_early", float(setting not in capped)), ("epoch_cap", 20)):
                 rows.append({"experiment": f"lstm_{name}", "setting": setting, "seed": seed, "metric": metric,
                              "value": v})
     return AblationResult(name, pd.DataFrame(rows, columns=TIDY_COLUMNS), ref, truth, predictions,
@@ -90,12 +103,51 @@ def test_tables_carry_the_baseline_and_paired_bootstrap():
             <= summary.loc[row, "95% interval high"] < 0
     assert summary.loc["ref", "micro_f1 std"] == pytest.approx(np.std([1.0, 0.999], ddof=1))
     assert summary.loc[BASELINE_SETTING, "micro_f1 mean"] == 0.4
+    assert summary.loc["ref", "runs stopped early"] == 2 and summary.loc["ref", "runs at epoch cap"] == 0
+    assert summary.loc["ref", "convergence"] == STOPPED_EARLY
+    assert set(table.loc[table["setting"].isin(["ref", "copy"]), "run"]) == {STOPPED_EARLY}
+    assert set(table.loc[table["setting"] == "lazy", "run"]) == {STALLED}  # stopped early, never beat the baseline
+    assert summary.loc["lazy", "runs stalled at baseline"] == 2 and summary.loc["lazy", "convergence"] == STALLED
+
+
+def test_unconverged_runs_are_marked_in_rows_counts_and_figure():
+    result = known_result(capped=("lazy",))
+    table = ablation_table(result)
+    assert set(table.loc[table["setting"] == "lazy", "run"]) == {UNCONVERGED}
+    assert set(table.loc[table["setting"] == "copy", "run"]) == {STOPPED_EARLY}
+    summary = ablation_summary([result]).set_index("setting")
+    assert summary.loc["lazy", "runs at epoch cap"] == 2 and summary.loc["lazy", "convergence"] == UNCONVERGED
+    assert convergence_counts(summary.reset_index()) == (4, 2)
+    assert "unconverged (hit the 20-epoch cap): 'lazy'" in ablation_finding(result)
+    labels = [tick.get_text() for tick in plot_ablation(result).axes[1].get_xticklabels()]
+    assert labels[0] == "ref" and labels[2] == "lazy\n(unconverged\n2/2)"
+
+
+def test_reference_margin_and_design_finding():
+    result = known_result()
+    margin = reference_margin(result, ablation_summary([result]))
+    assert margin["reference"] == pytest.approx(0.9995) and margin["baseline"] == 0.4
+    assert margin["margin"] > 0.5 and margin["low"] <= margin["margin"] <= margin["high"]
+    design = pd.DataFrame([
+        {"ablation": "cutoff", "reference": "0.5", "best": "0.25", "diff": 0.05, "low": 0.01, "high": 0.09,
+         "adopted": True},
+        {"ablation": "hidden_dim", "reference": "256", "best": "128", "diff": 0.01, "low": -0.01, "high": 0.03,
+         "adopted": False},
+        {"ablation": "embedding_dim", "reference": "128", "best": "128", "diff": 0.0, "low": 0.0, "high": 0.0,
+         "adopted": False}])
+    text = design_finding(design)
+    assert "adopts what the ablations found better than the reference" in text and "cutoff '0.25' (+0.0500" in text
+    assert "hidden_dim: best '128' is indistinguishable from the reference '256'" in text
+    assert "embedding_dim: the reference '128' scored best" in text
+    assert "keeps the reference design" in design_finding(design.assign(adopted=False))
 
 
 def test_finding_figure_and_titles_follow_the_numbers():
     result = known_result()
     sentence = ablation_finding(result)
-    assert "differ by more than the seed noise" in sentence
+    assert "seed noise" not in sentence and "seeds of one setting lie up to 0.0010 apart" in sentence
+    assert "4 of 6 runs stopped early on a validation plateau; unconverged (stalled: patience ran out before the " \
+           "run ever beat the trivial baseline): 'lazy'" in sentence
     assert "'lazy'" in sentence and "predict(s) exactly the trivial baseline" in sentence
     assert "(0.9995) lies 0.5995 above the trivial baseline (0.4000)" in sentence
     one_seed = known_result(n_seeds=1)
@@ -109,13 +161,15 @@ def test_finding_figure_and_titles_follow_the_numbers():
     assert train_time.get_ylim()[0] == 0
 
     history = pd.DataFrame({"epoch": [1, 2, 3]})
-    assert run_status(history, 3, 3) == "epoch cap 3 reached while still improving"
-    assert run_status(history, 1, 8) == "early stopping at epoch 3 (best 1)"
-    assert run_status(history, 2, 3) == "epoch cap 3 reached (best epoch 2)"
-    assert learning_curves_title([0, 1], ["epoch cap 3 reached while still improving"] * 2).startswith(
-        "epoch cap reached while still improving")
-    assert learning_curves_title([0, 1], ["early stopping at epoch 3 (best 1)"] * 2).startswith(
-        "every run stopped early")
+    assert run_status(history, 3, 3) == "unconverged: epoch cap 3 reached while still improving"
+    assert run_status(history, 1, 8) == "stopped early at epoch 3 (kept 1)"
+    assert run_status(history, 2, 3) == "unconverged: epoch cap 3 reached (kept 2)"
+    capped, early = run_status(history, 3, 3), run_status(history, 1, 8)
+    assert learning_curves_title([0, 1], [capped] * 2) == "unconverged: every run (2) hit the epoch cap"
+    assert learning_curves_title([0, 1], [early] * 2) == "every run (2) stopped early on a validation plateau"
+    mixed = learning_curves_title([0, 1], [early, capped])
+    assert mixed == "1 of 2 runs stopped early; unconverged (epoch cap): seed 1"
+
 
 
 def test_findings_are_built_from_the_numbers(tmp_path):
@@ -131,9 +185,22 @@ def test_findings_are_built_from_the_numbers(tmp_path):
     full = PROFILES["full"].lstm
     text = findings(results, summary, final, baseline, baseline_pred, run.profile.lstm, full)
     assert f"micro-F1 {final.val_scores['micro_f1']:.4f}" in text and f"{baseline['micro_f1']:.4f}" in text
-    assert "trained 1 epoch(s) on 64 training rows" in text  # the smoke profile's reduction
+    assert "trained on 64 training rows with early stopping" in text  # the smoke profile's reduction
+    assert "8 run(s) stopped early on a validation plateau after beating the trivial baseline, 4 are unconverged " \
+           "(hit the cap, or stalled" in text  # 'lazy' of both ablations stalled at the baseline
+    margin = reference_margin(results["cutoff"], summary)
+    assert (f"The reference setting reaches micro-F1 0.9995, {margin['margin']:+.4f} against the trivial baseline's "
+            f"0.4000 (95% paired bootstrap interval {margin['low']:+.4f}") in text
+    assert "unconverged: epoch cap 1 reached" in text  # the final model's 1-epoch runs
+    table = performance_table(final, baseline)
+    assert list(table["run"]) == ["unconverged: epoch cap 1 reached while still improving"] * 2 + [
+        "average of the runs above", "not trained"]
+    curves = learning_curve_text(final).splitlines()
+    first = final.runs[0].trained.fit.history["val_micro_f1"].iloc[0]
+    assert curves[0] == f"seed 0, validation micro-F1 per epoch: {first:.3f} (unconverged: epoch cap 1 reached " \
+                        "while still improving)" and len(curves) == 2
     assert "best 'ref'" in text and "the reference setting" in text
-    assert "10.5 s per run against 2.5 s at the reference 0.001 (4.2x)" in text
+    assert "10.5 s per run against 2.5 s at the reference 0.001 (4.2x) on the same rows (epochs run 8.0 and 8.0" in text
     assert "seeds of one setting differ by up to 1.0 s" in text and "slower by more than that spread" in text
     assert "LSTM probability cut-off 'lazy'" in text and "LSTM learning rate (Adam) '0.1'" in text
     if np.array_equal((final.val_probs >= 0.5).astype(np.uint8), baseline_pred):

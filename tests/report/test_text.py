@@ -118,9 +118,17 @@ def test_word_count_axis_spans_the_data_and_the_legend_stays_clear_of_the_plot()
     ax = fig.axes[0]
     assert ax.get_xlim() == (6, 38)  # the data's range, not the real data's 7 to 49
     legend = ax.get_legend()
-    assert "outside this axis" in " ".join(t.get_text() for t in legend.get_texts())
-    shown = ax.lines[0].get_xdata()
-    assert shown.min() >= 7 and shown.max() <= 37 and len(shown) > 20  # real markers inside the range stay
+    legend_text = " ".join(t.get_text() for t in legend.get_texts())
+    assert "not drawn (beyond this axis or under 0.05 % per length)" in legend_text
+    shown, heights = ax.lines[0].get_xdata(), ax.lines[0].get_ydata()
+    assert shown.min() >= 7 and shown.max() <= 37 and len(shown) > 10  # real markers inside the range stay
+    assert heights.min() >= 0.05  # no hollow marker sits at 0 looking like data
+    long_tail = np.array([10] * 1999 + [40])  # 0.05 % of the captions at 40 words: no empty tail to it
+    fig = text_lengths.plot_word_count_distribution(long_tail, "raw")
+    assert fig.axes[0].get_xlim() == (9, 11)
+    assert "0.05 % longer than 10 words, not drawn" in fig.axes[0].get_legend().get_texts()[0].get_text()
+    fig = text_lengths.plot_word_count_distribution(counts, "raw", reference=real)
+    ax, legend = fig.axes[0], fig.axes[0].get_legend()
     fig.canvas.draw()
     assert _bbox(fig, legend).y1 <= _bbox(fig, ax).y0  # under the axes: no bar or line runs through it
 
@@ -143,3 +151,13 @@ def test_overviews_name_every_variant_and_every_hand_off_file(tiny_run):
     assert len(files) == len(encoded)
     path = text.encoded_captions_path(tiny_run.paths, "lemma")
     assert path.is_file() and files[3].startswith(f"{path}: vocab {encoded['lemma'].vocab_size}, train (")
+
+
+def test_cleaning_examples_come_from_the_captions_shown():
+    configs = {v: variant_config(v) for v in ("standard", "lemma")}
+    stop = stopword_lists.StopWords(frozenset({"a", "the", "on"}), "test")
+    found = text_lengths.cleaning_examples(["A man riding the horses", "a dog on grass"], configs, stop)
+    assert "stemming turns *riding* → *ride*" in found and "*horses* → *hors*" in found
+    assert "stop-word removal drops *a*, *the*, *on*" in found
+    assert "horse" not in text_lengths.cleaning_examples(["a dog on grass"], configs, stop)  # never typed
+    assert "no word is changed" in text_lengths.cleaning_examples(["grass"], configs, stop)

@@ -150,3 +150,64 @@ def test_frozen_embeddings_are_computed_once_and_cached(folder, tmp_path):
     with torch.no_grad():
         full = torch.sigmoid(second.model(batch["input_ids"], batch["attention_mask"])).numpy()
     np.testing.assert_allclose(full, second.val_probs, atol=1e-5)
+
+
+def _fake_run(tmp_path, n_train=240, n_val=60, n_test=12, name="smoke"):
+    """A Run-like object: profile, paths, data set, split, device, seed (what run_text_encoders reads)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from helpers.core.config import run_paths
+    from helpers.core.profiles import TextEncoderSettings, get_profile
+
+    captions, Y = _captions(n_train + n_val, 0)
+    test_captions, _ = _captions(n_test, 2)
+    train = pd.DataFrame({"ImageID": [f"{i}.jpg" for i in range(n_train + n_val)], "Caption": captions})
+    test = pd.DataFrame({"ImageID": [f"t{i}.jpg" for i in range(n_test)], "Caption": test_captions})
+    profile = replace(get_profile("smoke"), name=name, text_encoder=TextEncoderSettings(
+        epochs=2, patience=None, head_epochs=4, head_patience=None, batch_size=8, lr=1e-2, encoder_lr_factor=0.1))
+    split = (np.arange(n_train), np.arange(n_train, n_train + n_val))
+    return SimpleNamespace(profile=profile, paths=run_paths(tmp_path, tmp_path / "out"), split=split, seed=0,
+                           fresh=False, device=torch.device("cpu"),
+                           dataset=SimpleNamespace(train=train, test=test, Y=Y))
+
+
+def test_run_text_encoders_hands_over_the_better_run(folder, tmp_path):
+    from helpers.core.handoff import load_history, load_probabilities, load_summary
+    from helpers.core.metrics import scores_at_cutoff
+    from helpers.train.encoder_training import run_text_encoders
+
+    run = _fake_run(tmp_path)
+    runs = run_text_encoders(run, str(folder))
+    assert set(runs.runs) == {"encoder (frozen)", "encoder (fine-tuned)"}
+    scores = {n: scores_at_cutoff(runs.Y_val, r.val_probs)["samples_f1"] for n, r in runs.runs.items()}
+    assert runs.chosen == max(scores, key=scores.get)
+    ids, probs = load_probabilities(run.paths, "encoder", "val")
+    assert list(ids) == [f"{i}.jpg" for i in range(240, 300)]
+    np.testing.assert_array_equal(probs, runs.runs[runs.chosen].val_probs.astype(np.float32))
+    assert load_probabilities(run.paths, "encoder", "test")[1].shape == (12, 18)
+    summary = load_summary(run.paths, "encoder")
+    assert summary["source"] == str(folder) and summary["train_rows"] == 240
+    assert summary["runs"]["encoder (fine-tuned)"]["epoch cap"] == 2
+    assert len(load_history(run.paths, summary["histories"][0])) == len(runs.runs[runs.chosen].history)
+    state = torch.load(run.paths.out_dir / summary["weights"][0], weights_only=True)
+    tokenizer, model = encoder_from_state(state)
+    np.testing.assert_allclose(predict_captions(model, tokenizer, list(run.dataset.train["Caption"][240:])),
+                               runs.runs[runs.chosen].val_probs, atol=1e-5)
+
+
+def test_run_text_encoders_without_an_encoder_writes_nothing(tmp_path):
+    from helpers.core.handoff import save_summary
+    from helpers.models.text_encoder import EncoderUnavailable
+    from helpers.train.encoder_training import run_text_encoders
+
+    run = _fake_run(tmp_path)
+    save_summary(run.paths, "encoder", {"stale": True})  # an earlier run's hand-off must not reach notebook 05
+    said = []
+    assert run_text_encoders(run, str(tmp_path / "no_such_folder"), say=said.append) is None
+    assert len(said) == 1 and "no_such_folder" in said[0]
+    assert not (run.paths.results / "encoder_summary.json").exists()
+    assert not run.paths.probabilities.exists() or not list(run.paths.probabilities.glob("encoder_*"))
+    with pytest.raises(EncoderUnavailable, match="no_such_folder"):
+        run_text_encoders(_fake_run(tmp_path, name="full"), str(tmp_path / "no_such_folder"), say=said.append)

@@ -163,3 +163,39 @@ def test_augment_translation_keeps_content_and_shape():
     rows, cols = centre // 16, centre % 16
     assert (rows - 6).abs().max() <= 2 + 4 and (cols - 6).abs().max() <= 2 + 4  # shifted by at most 1/8 + block
     assert len(set(zip(rows.tolist(), cols.tolist()))) > 1  # not always the same shift
+
+
+def test_reflect_mirrors_indices_without_repeating_the_edge():
+    assert imf._reflect(torch.tensor([-2, -1, 0, 3, 4, 5]), 4).tolist() == [2, 1, 0, 3, 2, 1]
+
+
+def test_shift_flip_is_the_same_on_uint8_and_float_and_keeps_the_dtype():
+    images = torch.randint(0, 256, (16, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    with seeded(3):
+        small = imf.shift_flip(images)
+    with seeded(3):
+        wide = imf.shift_flip(images.float())
+    assert small.dtype == torch.uint8 and torch.equal(small.float(), wide)
+    assert not torch.equal(small, images)
+
+
+def test_shift_flip_flips_rows_and_shifts_by_at_most_an_eighth():
+    ramp = torch.arange(16, dtype=torch.uint8).view(1, 1, 1, 16).expand(64, 3, 16, 16).contiguous()
+    with seeded(4):
+        out = imf.shift_flip(ramp)
+    steps = out[:, 0, 0, 1:].int() - out[:, 0, 0, :-1].int()
+    increasing, decreasing = (steps >= 0).float().mean(1) > 0.5, (steps <= 0).float().mean(1) > 0.5
+    assert increasing.any() and decreasing.any()  # some images flipped, some not
+    centre = out[:, 0, 0, 8].int()  # 8 + dx unflipped, 15 - (8 + dx) flipped, |dx| <= 16 // 8 = 2
+    assert centre.min() >= 5 and centre.max() <= 10 and len(set(centre.tolist())) > 3
+
+
+def test_normalise_matches_the_formula_and_jitter_works_in_place():
+    images = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(5))
+    mean, std = (0.1, 0.2, 0.3), (0.5, 0.25, 0.2)
+    expected = (images.float() / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    x = imf.normalise(images, mean, std)
+    assert torch.allclose(x, expected, atol=1e-5)
+    with seeded(6):
+        out = imf.jitter_(x)
+    assert out is x and not torch.allclose(x, expected, atol=1e-3)

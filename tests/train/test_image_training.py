@@ -63,6 +63,7 @@ def test_offline_choice_is_the_from_scratch_network_frozen(run, offline):
     assert torch.allclose(choice.extractor(x), body(x), atol=1e-6)  # A's trained network without its classifier
     assert not choice.extractor.training and not any(p.requires_grad for p in choice.extractor.parameters())
     assert "trained from scratch" in choice.description and "best epoch" in choice.description
+    assert choice.requested == "resnet18 (weights none: not available)"
     assert it.architecture_a(run, choice, lr=1.0, augment=False) is a  # no second model without weights
 
 
@@ -140,12 +141,13 @@ def test_throughput_report_uses_the_engine_measurements_of_the_chosen_backbone(r
 
 
 def test_with_weights_b_freezes_the_backbone_itself_and_a_fine_tunes_it(run, monkeypatch):
-    def pretrained(name, weights, require_pretrained=False):
+    def pretrained(name, weights, require_pretrained=False, download=True):
         return load_backbone(name, "none")[0], True  # stands in for the ImageNet weights
 
     monkeypatch.setattr(it, "load_backbone", pretrained)
     choice = it.image_backbone(run, "resnet18", "DEFAULT", "weights")
     assert choice.pretrained and not choice.from_scratch and choice.backbone_train_s == 0.0
+    assert choice.requested == "resnet18 (weights DEFAULT)"
     assert (choice.name, choice.image_size, choice.preprocessing) == ("resnet18", run.profile.cnn.image_size,
                                                                       "weights")
     assert choice.feature_dim == 512 and choice.feature_tag == "resnet18_imagenet1k_v1"
@@ -188,3 +190,69 @@ def test_finetune_rows_subset():
     assert np.array_equal(it.finetune_rows(rows, None, 0), rows) and np.array_equal(it.finetune_rows(rows, 500, 0),
                                                                                      rows)
     assert not np.array_equal(it.finetune_rows(rows, 10, 1), subset)
+
+
+def test_scratch_autocast_follows_the_switch_and_the_cpu(monkeypatch):
+    monkeypatch.setattr(it, "cpu_supports_fast_bf16", lambda: True)
+    assert it.scratch_autocast("auto") == torch.bfloat16 and it.scratch_autocast("float32") is None
+    monkeypatch.setattr(it, "cpu_supports_fast_bf16", lambda: False)
+    assert it.scratch_autocast("auto") is None and it.scratch_autocast("bfloat16") == torch.bfloat16
+    assert it.scratch_autocast("bfloat16", "cuda") is None  # the engine's own mixed precision on a GPU
+    with pytest.raises(ValueError, match="float32"):
+        it.scratch_autocast("fp16")
+
+
+def test_scratch_recipe_schedule_patience_and_precision(monkeypatch):
+    monkeypatch.setattr(it, "cpu_supports_fast_bf16", lambda: True)
+    recipe = replace(it.ScratchRecipe(32, (4, 8), 12, 3e-3, 0.05, 16), patience=3)
+    config = recipe.train_config(7, cutoff=0.4)
+    assert (config.epochs, config.patience, config.schedule, config.optimizer, config.seed, config.cutoff) == \
+        (12, 3, "onecycle", "adamw", 7, 0.4)
+    assert recipe.build(0).train_autocast == torch.bfloat16
+    assert replace(recipe, precision="float32").build(0).train_autocast is None
+    assert "bfloat16 autocast" in recipe.describe() and "patience 3" in recipe.describe()
+    assert "float32" in replace(recipe, precision="float32").describe()
+
+
+def test_convergence_says_unconverged_at_the_cap(offline):
+    choice, model_b, _ = offline
+    a = choice.model_a
+    assert not a.fit.stopped_early and a.convergence.startswith("unconverged") and not a.converged
+    stopped = replace(a, fit=replace(a.fit, stopped_early=True))
+    assert stopped.converged and stopped.convergence.startswith("stopped early after 1 of 1 epochs")
+
+
+def test_hand_off_lists_the_from_scratch_backbone_history(run, offline):
+    from helpers.core.handoff import load_history
+
+    choice, model_b, features = offline
+    it.save_outcome(run, model_b, run.dataset.Y[run.split[1]], features, backbone=choice.model_a)
+    summary = load_summary(run.paths, "cnn")
+    assert summary["histories"] == [it.HISTORY_NAME, it.BACKBONE_HISTORY_NAME] == ["cnn", "cnn_backbone_scratch"]
+    assert len(load_history(run.paths, it.BACKBONE_HISTORY_NAME)) == len(choice.model_a.fit.history)
+    it.save_outcome(run, choice.model_a, run.dataset.Y[run.split[1]], features, backbone=choice.model_a)
+    assert load_summary(run.paths, "cnn")["histories"] == ["cnn"]  # A chosen: its own history is the one
+
+
+def test_offline_backbone_comparison_trains_networks_of_a_few_widths_and_depths(run, offline):
+    from helpers.report import image as report
+
+    choice, _, _ = offline
+    compare = it.backbone_comparison(run, choice, ["resnet18"], weights="none", config=TrainConfig(epochs=1))
+    assert list(compare["backbone"]) == [f"{SCRATCH_NAME} 4-8 (the profile's network)",
+                                         f"{SCRATCH_NAME} 2-4 (half width)", f"{SCRATCH_NAME} 4 (one stage fewer)"]
+    assert (compare["head_train_rows"] == run.profile.cnn.backbone_max_rows).all()
+    assert compare["weights"].str.contains("trained from scratch, 1 epochs").all()
+    profile_row = compare.iloc[0]
+    assert profile_row["vs_profile_diff"] == 0 and not profile_row["vs_profile_real"]
+    assert (compare["vs_profile_low"] <= compare["vs_profile_diff"]).all()
+    assert (compare["vs_profile_diff"] <= compare["vs_profile_high"]).all()
+    baseline = {"micro_f1": 0.3, "samples_f1": 0.3, "macro_f1": 0.1}
+    table = report.backbone_table(compare, baseline)
+    assert report.from_scratch_comparison(table) and "vs_profile_high" in table
+    text = report.backbone_finding(compare, baseline)
+    assert "pretrained backbones are compared instead" in text and text.count("paired-bootstrap interval") == 2
+    verdicts = ["a real difference" if r else "indistinguishable" for r in compare["vs_profile_real"].iloc[1:]]
+    assert all(v in text for v in verdicts)
+    fig = report.plot_backbones(table, baseline)
+    assert "trained from scratch" in fig._suptitle.get_text()

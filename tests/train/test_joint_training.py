@@ -109,7 +109,7 @@ def _fake_inputs(tmp_path):
         if name != "test":
             setattr(encoded, f"{name}_Y", part.Y.flip(0))
     run = SimpleNamespace(paths=paths, fingerprint="fp", device=torch.device("cpu"), fresh=False, seed=0)
-    summary = {"config": {"feature_cache": ["train.npz", "test.npz"]}}
+    summary = {"feature_cache": ["train.npz", "test.npz"]}  # top level, as notebook 03's cnn summary lists them
     return run, summary, encoded, (train, val, test)
 
 
@@ -170,3 +170,45 @@ def test_the_caption_branch_starts_from_the_trained_lstm_and_rejects_other_capti
         joint_training.caption_encoder(summary, paths.out_dir, VOCAB + 1)
     with pytest.raises(FileNotFoundError, match="no float32 LSTM"):
         joint_training.caption_encoder({"weights": summary["weights"][:1]}, paths.out_dir, VOCAB)
+
+
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_the_fusion_module_refit_on_validation_is_out_of_fold_and_keeps_the_branches(tmp_path, fusion):
+    from helpers.data.split import kfold_indices
+
+    run, summary, encoded, _ = _fake_inputs(tmp_path)
+    data = joint_training.load_joint_data(run, summary, encoded)
+    lstm, lstm_summary = _fake_lstm(run.paths)
+    outcome = joint_training.train_joint_models(run, data, lstm_summary, (fusion,), width=16, epochs=2, lr=1e-3,
+                                                patience=1, batch_size=16)[f"joint {fusion}"]
+    folds = kfold_indices(data.val.Y.numpy(), 2, 0)
+    refit = joint_training.refit_on_validation(run, outcome, data, folds, epochs=3, lr=1e-2, batch_size=8)
+    assert refit.name == f"joint {fusion} (fusion fitted on validation)" and refit.val_probs.shape == (24, 18)
+    kept = {k: v for k, v in outcome.model.state_dict().items() if k.startswith(("image.", "caption."))}
+    assert all(torch.equal(refit.model.state_dict()[k], v) for k, v in kept.items())  # branches unchanged
+    assert not torch.equal(*(m.state_dict()["gate.weight" if fusion == "gated" else "fuse.0.weight"]
+                             for m in (refit.model, outcome.model)))
+    loaded = joint_training.load_joint(run.paths.out_dir / refit.summary["weights"][0])
+    with torch.inference_mode():
+        test = torch.sigmoid(loaded(data.test.features, data.test.tokens, data.test.lengths)).numpy()
+    np.testing.assert_allclose(test, refit.test_probs, atol=1e-5)
+    assert refit.summary["artifact"] == f"joint_{fusion}_valfit"
+    # out of fold: a held-out fold's labels never change its own probabilities
+    held = folds[0][1]
+    data.val.Y[torch.as_tensor(held)] = 1 - data.val.Y[torch.as_tensor(held)]
+    again = joint_training.refit_on_validation(run, outcome, data, folds, epochs=3, lr=1e-2, batch_size=8)
+    np.testing.assert_allclose(again.val_probs[held], refit.val_probs[held], atol=1e-6)
+    assert not np.allclose(again.val_probs[folds[1][1]], refit.val_probs[folds[1][1]])
+
+
+def test_the_branch_gap_finding_names_the_branch_that_is_over_trusted():
+    import pandas as pd
+
+    gap = pd.DataFrame([
+        {"branch": "image model", "rows": "training", "n": 10, "micro_f1": 0.84, "log_loss": 0.071},
+        {"branch": "image model", "rows": "validation", "n": 5, "micro_f1": 0.77, "log_loss": 0.122},
+        {"branch": "caption LSTM", "rows": "training", "n": 10, "micro_f1": 0.86, "log_loss": 0.060},
+        {"branch": "caption LSTM", "rows": "validation", "n": 5, "micro_f1": 0.84, "log_loss": 0.070}])
+    text = joint_training.branch_gap_finding(gap)
+    assert "the image model most (log-loss gap +0.051)" in text
+    assert "0.840 (log-loss 0.071) on the training rows against 0.770 (0.122)" in text
