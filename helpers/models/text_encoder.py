@@ -136,12 +136,13 @@ def load_encoder(name_or_folder: str | Path, *, local_files_only: bool | None = 
     return tokenizer, model
 
 
-def load_encoder_or_skip(name_or_folder: str | Path, *, required: bool,
-                         say: Callable[[str], Any] = print) -> tuple[Any, nn.Module] | None:
+def load_encoder_or_skip(name_or_folder: str | Path, *, required: bool, say: Callable[[str], Any] = print,
+                         local_files_only: bool | None = None) -> tuple[Any, nn.Module] | None:
     """load_encoder, or None after one line through `say` when the encoder is optional (smoke/cpu: the LSTM goes on);
-    required=True (the full profile) lets EncoderUnavailable stop the run."""
+    required=True (the full profile) lets EncoderUnavailable stop the run. local_files_only=True never asks the hub
+    (a profile that must not touch the network)."""
     try:
-        return load_encoder(name_or_folder)
+        return load_encoder(name_or_folder, local_files_only=local_files_only)
     except EncoderUnavailable as error:
         if required:
             raise

@@ -392,7 +392,8 @@ def run_text_encoders(run: Any, text_encoder: str, *, say: Any = print) -> Encod
     from helpers.core.metrics import scores_at_cutoff
     from helpers.models.text_encoder import encoder_to_state, load_encoder_or_skip
 
-    loaded = load_encoder_or_skip(text_encoder, required=run.profile.name == "full", say=say)
+    loaded = load_encoder_or_skip(text_encoder, required=run.profile.name == "full", say=say,
+                                  local_files_only=True if run.profile.offline else None)
     if loaded is None:
         clear_encoder_handoff(run.paths)
         return None

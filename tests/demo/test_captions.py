@@ -14,20 +14,7 @@ from helpers.data import csv_format
 from helpers.demo.captions import make_captions, quirk_count
 from helpers.demo.label_sets import sample_label_sets
 from helpers.demo.vocabulary import caption_vocabulary, mentioned_labels
-
-
-def read_records(path: Path, n_fields: int) -> list[list[str]]:
-    """Split on newlines followed by '<digits>.jpg,'; the caption is between the outer quotes."""
-    text = path.read_text(encoding="utf-8")
-    header, _, body = text.partition("\n")
-    assert len(header.split(",")) == n_fields, header
-    records = []
-    for record in re.split(r"\n(?=\d+\.jpg,)", body.rstrip("\n")):
-        fields = record.split(",", n_fields - 1)
-        caption = fields[-1]
-        assert caption.startswith('"') and caption.endswith('"'), record
-        records.append([*fields[:-1], caption[1:-1]])
-    return records
+from tests.demo.csv_records import read_records
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 import pytest
@@ -15,22 +14,11 @@ from helpers.demo import MANIFEST, generate_demo_data
 from helpers.demo import generator as demo_generator
 from helpers.demo import shapes as demo_shapes
 from helpers.demo.__main__ import main
+from tests.demo.csv_records import read_records
 
 N_TRAIN, N_TEST = 40, 10
 
 
-def read_records(path: Path, n_fields: int) -> list[list[str]]:
-    """Split on newlines followed by '<digits>.jpg,'; the caption is between the outer quotes."""
-    text = path.read_text(encoding="utf-8")
-    header, _, body = text.partition("\n")
-    assert len(header.split(",")) == n_fields, header
-    records = []
-    for record in re.split(r"\n(?=\d+\.jpg,)", body.rstrip("\n")):
-        fields = record.split(",", n_fields - 1)
-        caption = fields[-1]
-        assert caption.startswith('"') and caption.endswith('"'), record
-        records.append([*fields[:-1], caption[1:-1]])
-    return records
 
 
 def _all_files(folder: Path) -> dict[str, bytes]:

@@ -5,27 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 from helpers.core.labels import N_LABELS
 from helpers.engine import inference as inf
 
 SECONDS_PER_IMAGE = 0.5  # what the fake clock charges the fake backbone for each image
-
-
-@pytest.fixture
-def images(tmp_path):
-    """Six JPEGs of different heights."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    ids = []
-    for i in range(6):
-        name = f"{i}.jpg"
-        Image.fromarray(rng.integers(0, 256, (40 + 10 * i, 60, 3), dtype=np.uint8)).save(folder / name)
-        ids.append(name)
-    return folder, ids
 
 
 class Clock:

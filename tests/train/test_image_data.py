@@ -30,19 +30,6 @@ class CountingBackbone(nn.Module):
         return self.proj(x.float().mean(dim=(2, 3)))
 
 
-@pytest.fixture
-def images(tmp_path):
-    folder = tmp_path / "data"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    ids = []
-    for i in range(6):
-        name = f"{i}.jpg"
-        Image.fromarray(rng.integers(0, 256, (40 + 10 * i, 60, 3), dtype=np.uint8)).save(folder / name)
-        ids.append(name)
-    return folder, ids
-
-
 def _compute(backbone, folder, ids, size=32):
     """What the notebook passes: the backbone run on the image files, only called on a cache miss."""
     return lambda: run_on_images(backbone, [folder / i for i in ids], size, batch_size=4)
