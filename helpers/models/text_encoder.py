@@ -19,7 +19,8 @@ import importlib.util
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,23 @@ def _how_to_get_one(name: str) -> str:
             f"a local folder holding config.json, the weights and the tokenizer files; for all-MiniLM-L6-v2, {folder}")
 
 
+@contextmanager
+def _hub_offline(offline: bool) -> Iterator[None]:
+    """huggingface_hub in offline mode while the block runs (when `offline`): with local_files_only alone it still
+    fetches its user-agent registry from the Hub before looking in the cache."""
+    if not offline:
+        yield
+        return
+    from huggingface_hub import constants
+
+    previous = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = previous
+
+
 def load_encoder(name_or_folder: str | Path, *, local_files_only: bool | None = None) -> tuple[Any, nn.Module]:
     """(tokenizer, encoder) from a Hugging Face id or a local folder; EncoderUnavailable when it cannot be loaded.
 
@@ -127,8 +145,9 @@ def load_encoder(name_or_folder: str | Path, *, local_files_only: bool | None = 
     only_local = _offline() if local_files_only is None else local_files_only
     source = str(path) if path.is_dir() else name
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=only_local)
-        model = AutoModel.from_pretrained(source, local_files_only=only_local)
+        with _hub_offline(only_local or path.is_dir()):
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=only_local)
+            model = AutoModel.from_pretrained(source, local_files_only=only_local)
     except (OSError, ValueError, KeyError) as error:
         where = f"folder {path}" if path.is_dir() else f"{name!r}" + (" (offline)" if only_local else "")
         raise EncoderUnavailable(f"caption encoder {where} cannot be loaded ({type(error).__name__}: "
