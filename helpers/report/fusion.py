@@ -222,7 +222,7 @@ def plot_fusion_methods(table: pd.DataFrame, chosen: str, reference: str, baseli
     labels = [("≈ " if m in tied else "") + m for m in methods]
     ax.set_yticks(y, labels, fontsize=7.5 if len(methods) > 30 else 8)
     ax.invert_yaxis()
-    ax.set(xlabel="score on out-of-fold validation rows (0-1); value: samples-F1",
+    ax.set(xlabel="score on out-of-fold validation rows (0-1)\nvalue shown: samples-F1",
            title="Fusion methods by samples-F1 (bold: chosen; ≈: tied with it)")
     legend_y = -0.6 / (row_height * len(methods) + 2.2) - 0.02
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, legend_y), ncol=2, fontsize=8)
@@ -239,7 +239,7 @@ def plot_fusion_methods(table: pd.DataFrame, chosen: str, reference: str, baseli
     if baseline is not None:
         base = table.set_index("method").loc[baseline]
         baseline_line(ax_diff, float(base["diff"]), label="trivial baseline", orientation="v")
-    ax_diff.set(xlabel="samples-F1 minus the reference's (95 % paired bootstrap interval)",
+    ax_diff.set(xlabel="samples-F1 minus the reference's\n(95 % paired bootstrap interval)",
                 title=textwrap.fill(f"Difference to the reference: {reference}", 60))
     ax_diff.legend(loc="upper center", bbox_to_anchor=(0.5, legend_y), ncol=2, fontsize=8)
     for tick in ax.get_yticklabels():
