@@ -352,8 +352,9 @@ def training_curve_inputs(summaries: Mapping[str, Mapping[str, Any]], joint_arti
     names = [*producer_histories(summaries["cnn"], "cnn"), *producer_histories(summaries["lstm"], "lstm"),
              *joint_artifacts.values()]
     caps = {"lstm": lstm_epochs} | {artifact: joint_epochs for artifact in joint_artifacts.values()}
-    titles = {"cnn": "image model", "cnn_backbone_scratch": "image backbone (A, from scratch)", "lstm": "text model"}
-    titles |= {a: name for name, a in joint_artifacts.items()}
+    titles = {"cnn": "image model", "lstm": "text model"} | {a: name for name, a in joint_artifacts.items()}
+    if "cnn_backbone_scratch" in names:  # notebook 03's from-scratch backbone, when B froze it
+        titles["cnn_backbone_scratch"] = "image backbone (A, from scratch)"
     if "encoder" in summaries:  # notebook 04's pretrained caption encoder, when one was loaded
         encoder = summaries["encoder"]
         kind = "frozen" if encoder.get("frozen") else "fine-tuned"

@@ -131,5 +131,8 @@ def test_training_curve_inputs_list_the_producers_histories_then_the_joint_model
     assert names == ["cnn", "lstm_seed3", "lstm_seed4", "joint_concat"]
     assert caps == {"lstm": 7, "joint_concat": 5}
     assert titles == {"cnn": "image model", "lstm": "text model", "joint_concat": "joint concat"}
+    with_backbone = {**summaries, "cnn": {**summaries["cnn"], "histories": ["cnn", "cnn_backbone_scratch"]}}
+    names, _, titles = errors.training_curve_inputs(with_backbone, {"image": "cnn", "text": "lstm"}, 8, 12)
+    assert "cnn_backbone_scratch" in names and titles["cnn_backbone_scratch"] == "image backbone (A, from scratch)"
     with pytest.raises(KeyError, match="04_lstm_training"):
         errors.training_curve_inputs({"cnn": {"histories": ["cnn"]}, "lstm": {}}, {}, 7, 5)
