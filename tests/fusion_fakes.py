@@ -6,6 +6,7 @@ label and model), so that fusion can and should beat either model alone.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from helpers.core.labels import N_LABELS
 
@@ -31,3 +32,11 @@ def fake_pair(Y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed + 100)
     return (fake_probs(Y, rng.uniform(0.5, 3.0, N_LABELS), seed + 1),
             fake_probs(Y, rng.uniform(0.5, 3.0, N_LABELS), seed + 2))
+
+
+@pytest.fixture(scope="module", name="data")
+def fusion_data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(truth, image probs, text probs) for 600 rows: the fusion tests' shared example (fixture name `data`)."""
+    Y = fake_truth(600, seed=3)
+    p_img, p_txt = fake_pair(Y, seed=3)
+    return Y, p_img, p_txt

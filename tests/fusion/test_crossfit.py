@@ -8,14 +8,7 @@ import pytest
 from helpers.data.split import kfold_indices
 from helpers.fusion import crossfit, methods
 from helpers.fusion import methods as catalogue
-from tests.fusion_fakes import fake_pair, fake_truth
-
-
-@pytest.fixture(scope="module")
-def data():
-    Y = fake_truth(600, seed=3)
-    p_img, p_txt = fake_pair(Y, seed=3)
-    return Y, p_img, p_txt
+from tests.fusion_fakes import fake_pair, fake_truth, fusion_data  # noqa: F401
 
 
 def test_cross_fit_scores_rows_only_by_fits_that_did_not_see_them(data):

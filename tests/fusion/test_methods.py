@@ -6,14 +6,7 @@ import pytest
 import torch
 
 from helpers.fusion import methods, rules
-from tests.fusion_fakes import fake_pair, fake_truth
-
-
-@pytest.fixture(scope="module")
-def data():
-    Y = fake_truth(600, seed=3)
-    p_img, p_txt = fake_pair(Y, seed=3)
-    return Y, p_img, p_txt
+from tests.fusion_fakes import fake_pair, fake_truth, fusion_data  # noqa: F401
 
 
 def test_logistic_falls_back_to_average_for_single_class_label(data):

@@ -13,16 +13,9 @@ from helpers.fusion import methods as catalogue
 matplotlib.use("Agg")
 
 from helpers.report import fusion as fusion_report  # noqa: E402
-from tests.fusion_fakes import fake_pair, fake_truth  # noqa: E402
+from tests.fusion_fakes import fake_pair, fake_truth, fusion_data  # noqa: E402, F401
 from tests.predictor.conftest import demo, parts  # noqa: E402, F401  (fixtures)
 from tests.predictor.fakes import write_handoffs  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def data():
-    Y = fake_truth(600, seed=3)
-    p_img, p_txt = fake_pair(Y, seed=3)
-    return Y, p_img, p_txt
 
 
 def test_intervals_and_baseline_row_in_the_methods_table(data):
