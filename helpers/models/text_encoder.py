@@ -97,6 +97,21 @@ def packaged_encoder_folder() -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether the Hugging Face hub's host answers a TCP connection within timeout_s (one short probe)."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    try:
+        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
 def _offline() -> bool:
     names = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
     return any(os.environ.get(name, "").lower() in _OFFLINE_VALUES for name in names)
@@ -143,6 +158,8 @@ def load_encoder(name_or_folder: str | Path, *, local_files_only: bool | None = 
     if looks_like_folder and not path.is_dir():
         raise EncoderUnavailable(f"caption encoder folder {path} does not exist; {_how_to_get_one(name)}")
     only_local = _offline() if local_files_only is None else local_files_only
+    if not only_local and not path.is_dir() and not _hub_reachable():
+        only_local = True  # no network: look in the cache only, instead of the hub client's minute of retries
     source = str(path) if path.is_dir() else name
     try:
         with _hub_offline(only_local or path.is_dir()):

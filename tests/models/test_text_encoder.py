@@ -156,3 +156,26 @@ def test_state_round_trip_reproduces_logits_through_weights_only_load(loaded, fo
 def test_from_state_rejects_another_kind():
     with pytest.raises(ValueError, match="not a caption-encoder state"):
         encoder_from_state({"kind": "lstm"})
+
+
+def test_an_unreachable_hub_means_the_cache_only_without_the_clients_retries(monkeypatch):
+    import transformers
+
+    from helpers.models import text_encoder as te
+
+    seen = []
+
+    def fake_from_pretrained(source, local_files_only=False, **kwargs):
+        seen.append(local_files_only)
+        raise OSError("not in the cache")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", fake_from_pretrained)
+    monkeypatch.setattr(te, "_hub_reachable", lambda timeout_s=3.0: False)
+    with pytest.raises(te.EncoderUnavailable, match="offline"):
+        te.load_encoder("someone/some-encoder")
+    monkeypatch.setattr(te, "_hub_reachable", lambda timeout_s=3.0: True)
+    with pytest.raises(te.EncoderUnavailable):
+        te.load_encoder("someone/some-encoder")
+    assert seen == [True, False]
