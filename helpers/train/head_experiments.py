@@ -30,7 +30,7 @@ from helpers.models.backbones import check_backbone_name, load_backbone, resolve
 from helpers.models.image_model import HEAD_DROPOUT, HEAD_HIDDEN, FeatureHead, feature_extractor
 from helpers.models.weights import MB, count_parameters, model_bytes
 from helpers.train.experiments import run_experiments
-from helpers.train.image_data import FeatureSet, cached_features
+from helpers.train.image_data import FeatureSet, batch_indices, cached_features
 
 if TYPE_CHECKING:
     from helpers.run import Run
@@ -46,10 +46,7 @@ class FeatureBatches:
         return (len(self.x) + self.batch_size - 1) // self.batch_size
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.x)
-        order = torch.randperm(n) if self.shuffle else torch.arange(n)
-        for start in range(0, n, self.batch_size):
-            idx = order[start:start + self.batch_size]
+        for idx in batch_indices(len(self.x), self.batch_size, self.shuffle):
             yield self.x[idx], self.y[idx]
 
 

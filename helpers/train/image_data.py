@@ -114,6 +114,14 @@ def augment(images: torch.Tensor) -> torch.Tensor:
     return jitter_(shift_flip(images))
 
 
+def batch_indices(n: int, batch_size: int, shuffle: bool) -> Iterator[torch.Tensor]:
+    """Row indices of each batch of n in-memory rows, in order or shuffled with torch's global generator (fit
+    seeds it every epoch); the one batching rule of the tensor batch iterators."""
+    order = torch.randperm(n) if shuffle else torch.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+
+
 class TensorImageBatches:
     """Re-iterable (images, targets) batches from a uint8 image tensor: normalised, optionally augmented and
     shuffled (torch's global generator), in channels_last layout when asked (faster convolutions)."""
@@ -132,10 +140,7 @@ class TensorImageBatches:
         return (len(self.images) + self.batch_size - 1) // self.batch_size
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.images)
-        order = torch.randperm(n) if self.shuffle else torch.arange(n)
-        for start in range(0, n, self.batch_size):
-            idx = order[start:start + self.batch_size]
+        for idx in batch_indices(len(self.images), self.batch_size, self.shuffle):
             x = self.images[idx]
             if self.augmented:
                 x = shift_flip(x)  # on the uint8 batch, before the float conversion
