@@ -174,3 +174,50 @@ def paired_bootstrap(y_true: np.ndarray, pred: np.ndarray, ref_pred: np.ndarray,
     alpha = (1 - level) / 2
     low, high = (float(v) for v in np.quantile(diffs, [alpha, 1 - alpha]))
     return {"diff": obs_a - obs_b, "low": low, "high": high, "significant": bool(low > 0 or high < 0)}
+
+
+def differences_to_reference(y_true: np.ndarray, predictions: dict[str, np.ndarray], reference: str, *,
+                             extra: dict[str, np.ndarray] | None = None, metric: str = "micro_f1",
+                             n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Each setting's metric difference to the reference setting, with its paired bootstrap interval over rows.
+
+    predictions: setting -> (n_seeds, n_rows, n_labels) 0/1 predictions, seeds in the same order for every
+    setting; extra: name -> (n_rows, n_labels) predictions without seeds (the trivial baseline), repeated for every
+    seed. Seed s of a setting is paired with seed s of the reference: the metric is scored on the rows of every
+    seed pooled, and the bootstrap resamples those pooled rows. Columns setting, diff, low, high, significant (the
+    interval excludes 0); the reference's own row is 0 and not significant.
+    """
+    n_seeds = predictions[reference].shape[0]
+    truth = np.concatenate([np.asarray(y_true, dtype=np.uint8)] * n_seeds)
+    flat = {name: p.reshape(-1, truth.shape[1]) for name, p in predictions.items()}
+    flat.update({name: np.concatenate([p] * n_seeds) for name, p in (extra or {}).items()})
+    rows = []
+    for name, pred in flat.items():
+        if name == reference:
+            rows.append({"setting": name, "diff": 0.0, "low": 0.0, "high": 0.0, "significant": False})
+        else:
+            rows.append({"setting": name, **paired_bootstrap(truth, pred, flat[reference], metric=metric,
+                                                             n_boot=n_boot, seed=seed)})
+    return pd.DataFrame(rows)
+
+
+TUNING_GRID: tuple[float, ...] = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2).tolist())
+
+
+def crossfit_cutoff_predictions(y_true: np.ndarray, probs: np.ndarray, folds: int = 5, seed: int = 0,
+                                objective: str = "micro_f1") -> tuple[np.ndarray, np.ndarray]:
+    """(0/1 predictions, the cut-off used on each row): every row labelled at one global cut-off tuned on the other
+    folds (the grid value maximising `objective` there), so no row's cut-off saw that row.
+
+    Compares models at their own best cut-off without the optimism of tuning on the rows that are scored.
+    """
+    y_true, probs = np.asarray(y_true, dtype=np.uint8), np.asarray(probs, dtype=np.float64)
+    fold_of = np.random.default_rng(seed).permutation(len(y_true)) % max(min(folds, len(y_true)), 2)
+    grid = np.asarray(TUNING_GRID)
+    pred, used = np.zeros_like(y_true), np.zeros(len(y_true))
+    for fold in np.unique(fold_of):
+        fit, held = fold_of != fold, fold_of == fold
+        scores = [fast_f1(y_true[fit], binarize(probs[fit], c), objective) for c in grid]
+        best = grid[int(np.argmax(np.asarray(scores) - 1e-9 * np.abs(grid - 0.5)))]  # ties: closest to 0.5
+        pred[held], used[held] = binarize(probs[held], best), best
+    return pred, used

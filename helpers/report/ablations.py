@@ -110,3 +110,41 @@ def spread_finding(tidy: pd.DataFrame, metric: str) -> str:
         return head + "; with one seed per setting the spread over seeds is not measured."
     return (head + f"; seeds of one setting lie up to {s['within']:.4f} apart ({s['n_seeds']} seeds per setting: "
             "too few to measure the noise, so this spread alone does not say whether settings differ).")
+
+
+def paired_finding(differences: pd.DataFrame, reference: str, metric: str, *,
+                   baseline: str = "trivial baseline") -> str:
+    """The paired bootstrap's verdict in words: which settings differ from the reference setting (their interval
+    excludes 0) and which are indistinguishable from it, then the reference against the trivial baseline.
+
+    differences: columns setting, diff, low, high, significant (helpers.core.metrics.differences_to_reference).
+    """
+    name = metric_title(metric)
+    others = differences[~differences["setting"].isin([reference, baseline])]
+    significant = others[others["significant"]]
+    parts = []
+    if len(significant):
+        listed = ", ".join(f"{row.setting!r} ({row.diff:+.4f}, 95% interval {row.low:+.4f} to {row.high:+.4f})"
+                           for row in significant.itertuples())
+        rest = len(others) - len(significant)
+        parts.append(f"Against the reference setting {reference!r}, a paired bootstrap over validation rows finds a "
+                     f"{name} difference for {listed}"
+                     + (f"; {rest} other setting(s) are indistinguishable from it." if rest else "."))
+    elif len(others):
+        parts.append(f"Against the reference setting {reference!r}, a paired bootstrap over validation rows finds no "
+                     f"setting whose {name} differs (every 95% interval contains 0): they are indistinguishable.")
+    base = differences[differences["setting"] == baseline]
+    if len(base):
+        row = base.iloc[0]
+        above = -row["diff"] > 0
+        verdict = ("clearly above it" if above and row["significant"] else
+                   "below it" if row["significant"] else "indistinguishable from it")
+        parts.append(f"The reference setting lies {-row['diff']:+.4f} (95% interval {-row['high']:+.4f} to "
+                     f"{-row['low']:+.4f}) against the trivial baseline on {name}: {verdict}.")
+    return " ".join(parts)
+
+
+def sweep_finding(title: str, tidy: pd.DataFrame, differences: pd.DataFrame, reference: str,
+                  metric: str = "micro_f1") -> str:
+    """One sweep in words: the spread of its settings and seeds, then the paired bootstrap against the reference."""
+    return f"{title}: {spread_finding(tidy, metric)} {paired_finding(differences, reference, metric)}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
@@ -20,9 +21,11 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from helpers.core.metrics import BASELINE_NAME, METRIC_TITLES, baseline_prediction, multilabel_scores, scores_at_cutoff
 from helpers.core.profiles import describe_reductions
+from helpers.engine.fit import TrainConfig
 from helpers.models.weights import MB, count_parameters
-from helpers.report.ablations import MIN_SCORE_SPAN, spread_finding
+from helpers.report.ablations import MIN_SCORE_SPAN, paired_finding, plot_seed_boxes, spread_finding, sweep_finding
 from helpers.report.figures import baseline_line
+from helpers.train.head_experiments import HeadTrainer
 from helpers.train.image_data import FeatureSet
 from helpers.train.image_training import ModelOutcome, ReferenceWayTiming
 
@@ -426,3 +429,29 @@ def reference_way_finding(timing: ReferenceWayTiming, model_b: ModelOutcome) -> 
             f"B the reference's way: {timing.epoch_s:.1f} s per epoch x {timing.epochs} epochs{backbone} = "
             f"{timing.train_s:,.0f} s (timed on {timing.timed_images} images, extrapolated), "
             f"{timing.train_s / model_b.train_time_s:,.0f}x slower")
+
+
+@dataclass
+class HeadSweeps:
+    """Notebook 03's head sweeps: each one's figure (seed boxes), its paired bootstrap against the reference setting
+    over the validation rows, and its finding, kept in `findings` for the notebook's summary."""
+
+    run: Run
+    trainer: HeadTrainer
+    seeds: tuple[int, ...]
+    baseline: dict[str, float]  # the trivial baseline's validation scores
+    baseline_pred: np.ndarray  # its validation prediction
+    findings: dict[str, str] = field(default_factory=dict)
+
+    def add(self, name: str, results: pd.DataFrame, title: str, xlabel: str, figure: str | None,
+            settings: dict[str, TrainConfig], reference: str, **labelling: Any) -> str:
+        """Save the sweep's figure (figure None: the same runs labelled another way, drawn already), compare every
+        setting with `reference` (labelling: cutoffs= or tuned=, as HeadTrainer.setting_predictions) and return
+        the finding."""
+        if figure:
+            self.run.save_fig(plot_seed_boxes(results, ["micro_f1", "macro_f1"], title, xlabel=xlabel,
+                                              baseline=self.baseline), figure)
+        differences = self.trainer.sweep_differences(settings, self.seeds, reference, self.baseline_pred, **labelling)
+        self.findings[name] = (f"{title}: {paired_finding(differences, reference, 'micro_f1')}"  # results: at 0.5
+                               if labelling.get("tuned") else sweep_finding(title, results, differences, reference))
+        return self.findings[name]

@@ -19,7 +19,7 @@ from helpers.core.metrics import BASELINE_NAME, METRIC_NAMES, METRIC_TITLES, bin
 from helpers.core.profiles import LstmSettings
 from helpers.models.lstm import ARCHITECTURES, REFERENCE_VOCAB_SIZE, CaptionLSTM
 from helpers.models.weights import MB, count_parameters, model_bytes
-from helpers.report.ablations import metric_title, plot_seed_boxes, seed_spread
+from helpers.report.ablations import metric_title, paired_finding, plot_seed_boxes, seed_spread
 from helpers.report.figures import baseline_line
 from helpers.train.experiments import TIDY_COLUMNS
 from helpers.train.lstm_ablations import (
@@ -205,22 +205,11 @@ def ablation_finding(result: AblationResult, differences: pd.DataFrame | None = 
     """What the figure shows, generated: seed spread vs differences, bootstrap against the reference, baseline."""
     metric = BOOTSTRAP_METRIC
     differences = reference_differences(result, metric) if differences is None else differences
-    others = differences[~differences["setting"].isin([result.reference, BASELINE_SETTING])]
-    significant = others[others["significant"]]
     spread = seed_spread(result.tidy, metric)
     parts = [f"On {metric_title(metric)}, the settings' means span {spread['between']:.4f} (best {spread['best']!r}, "
              f"worst {spread['worst']!r})" + (f"; seeds of one setting lie up to {spread['within']:.4f} apart"
-                                               if spread["n_seeds"] > 1 else "") + "."]
-    if len(significant):
-        listed = ", ".join(f"{row.setting!r} ({row.diff:+.4f}, 95% interval {row.low:+.4f} to {row.high:+.4f})"
-                           for row in significant.itertuples())
-        rest = len(others) - len(significant)
-        parts.append(f"Against the reference setting {result.reference!r}, a paired bootstrap over validation rows "
-                     f"finds a {metric_title(metric)} difference for {listed}"
-                     + (f"; {rest} other setting(s) are indistinguishable from it." if rest else "."))
-    elif len(others):
-        parts.append(f"Against the reference setting {result.reference!r}, a paired bootstrap over validation rows "
-                     f"finds no setting whose {metric_title(metric)} differs (every 95% interval contains 0).")
+                                               if spread["n_seeds"] > 1 else "") + ".",
+             paired_finding(differences[differences["setting"] != BASELINE_SETTING], result.reference, metric)]
     reference_mean = result.tidy[(result.tidy["metric"] == metric) & (result.tidy["setting"] == result.reference)]
     reference_score = float(reference_mean["value"].mean())
     gap = reference_score - result.baseline[metric]

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from helpers.core.files import stable_hash
-from helpers.core.metrics import scores_at_cutoff
+from helpers.core.metrics import binarize, crossfit_cutoff_predictions, differences_to_reference, scores_at_cutoff
 from helpers.core.seeding import seeded
 from helpers.engine.fit import FitResult, TrainConfig, checkpoint_path, fit
 from helpers.engine.inference import measure_forward_throughput, predict_proba, run_on_images
@@ -137,6 +137,32 @@ class HeadTrainer:
     def val_scores(self, config: TrainConfig, cutoff: float | None = None) -> dict[str, float]:
         head, _ = self.train(config, desc=f"head {config.optimizer} lr={config.lr:g} {config.loss} seed {config.seed}")
         return scores_at_cutoff(self.val_y, self.predict(head, "val"), config.cutoff if cutoff is None else cutoff)
+
+    def setting_predictions(self, settings: dict[str, TrainConfig], seeds: Sequence[int], *,
+                            cutoffs: dict[str, float] | None = None, tuned: bool = False) -> dict[str, np.ndarray]:
+        """Setting -> (n_seeds, n_val, 18) 0/1 validation predictions of its heads (trained or reused), labelled at
+        the config's cut-off, at cutoffs[setting], or (tuned=True) at a cut-off cross-fitted over the validation
+        rows (helpers.core.metrics.crossfit_cutoff_predictions): what the paired bootstrap compares."""
+        out = {}
+        for name, config in settings.items():
+            per_seed = []
+            for seed in seeds:
+                head, _ = self.train(replace(config, seed=seed), desc=f"head {name} seed {seed}")
+                probs = self.predict(head, "val")
+                cutoff = (cutoffs or {}).get(name, config.cutoff)
+                per_seed.append(crossfit_cutoff_predictions(self.val_y, probs, seed=seed)[0] if tuned
+                                else binarize(probs, cutoff))
+            out[name] = np.stack(per_seed)
+        return out
+
+    def sweep_differences(self, settings: dict[str, TrainConfig], seeds: Sequence[int], reference: str,
+                          baseline_pred: np.ndarray, *, cutoffs: dict[str, float] | None = None, tuned: bool = False,
+                          metric: str = "micro_f1", n_boot: int = 1000) -> pd.DataFrame:
+        """Each setting (and the trivial baseline, "trivial baseline") against the reference setting: metric
+        difference with its paired bootstrap interval over the validation rows (differences_to_reference)."""
+        predictions = self.setting_predictions(settings, seeds, cutoffs=cutoffs, tuned=tuned)
+        return differences_to_reference(self.val_y, predictions, reference, extra={"trivial baseline": baseline_pred},
+                                        metric=metric, n_boot=n_boot)
 
     def sweep(self, experiment: str, settings: dict[str, TrainConfig], seeds: Sequence[int]) -> pd.DataFrame:
         """Validation scores of every setting and seed (tidy; cached per setting and seed)."""

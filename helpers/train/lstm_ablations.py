@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core.files import atomic_path, read_cached, stable_hash
-from helpers.core.metrics import binarize, paired_bootstrap, scores_at_cutoff
+from helpers.core.metrics import binarize, differences_to_reference, scores_at_cutoff
 from helpers.core.profiles import LstmSettings
 from helpers.models.lstm import ARCHITECTURES
 from helpers.text.preprocessing import VARIANT_LABELS
@@ -199,25 +199,12 @@ def unconverged_settings(result: AblationResult) -> dict[str, int]:
 
 def setting_differences(result: AblationResult, metric: str = "micro_f1", n_boot: int = 1000,
                         seed: int = 0) -> pd.DataFrame:
-    """Per setting (and the baseline, named baseline_name): metric difference to the reference setting with its
-    paired bootstrap interval over validation rows (columns setting, diff, low, high, significant).
-
-    Predictions of all seeds are stacked (seed s of a setting paired with seed s of the reference), so the
-    difference is the mean over seeds and the resampled rows are validation rows of every seed.
-    """
-    n_seeds = next(iter(result.predictions.values())).shape[0]
-    truth = np.concatenate([result.val_Y] * n_seeds)
-    reference = result.predictions[result.reference].reshape(-1, result.val_Y.shape[1])
-    candidates = {setting: p.reshape(-1, result.val_Y.shape[1]) for setting, p in result.predictions.items()}
-    candidates[BASELINE_SETTING] = np.concatenate([result.baseline_pred] * n_seeds)
-    rows = []
-    for setting, pred in candidates.items():
-        if setting == result.reference:
-            rows.append({"setting": setting, "diff": 0.0, "low": 0.0, "high": 0.0, "significant": False})
-            continue
-        rows.append({"setting": setting, **paired_bootstrap(truth, pred, reference, metric=metric, n_boot=n_boot,
-                                                             seed=seed)})
-    return pd.DataFrame(rows)
+    """Per setting (and the baseline, named BASELINE_SETTING): metric difference to the reference setting with its
+    paired bootstrap interval over validation rows (columns setting, diff, low, high, significant; seeds paired as
+    helpers.core.metrics.differences_to_reference pairs them)."""
+    return differences_to_reference(result.val_Y, result.predictions, result.reference,
+                                    extra={BASELINE_SETTING: result.baseline_pred}, metric=metric, n_boot=n_boot,
+                                    seed=seed)
 
 
 BASELINE_SETTING = "trivial baseline"  # the row name of the trivial baseline in the differences

@@ -91,3 +91,33 @@ def test_binarize_compares_float32_probabilities_in_the_cut_offs_precision():
     assert binarize(np.float32([0.7]), 0.7).tolist() == [0]
     assert binarize(np.float32([0.3]), 0.3).tolist() == [1]
     assert binarize(np.float64([0.7]), 0.7).tolist() == [1]
+
+
+def test_differences_to_reference_pairs_seeds_and_repeats_the_baseline(labels):
+    good = np.stack([noisy(labels, 0.02, s) for s in (0, 1)])
+    bad = np.stack([noisy(labels, 0.10, s) for s in (2, 3)])
+    baseline = np.zeros_like(labels)
+    table = metrics.differences_to_reference(labels, {"ref": good, "worse": bad, "same": good.copy()}, "ref",
+                                             extra={"baseline": baseline}, n_boot=200).set_index("setting")
+    assert list(table.index) == ["ref", "worse", "same", "baseline"]
+    assert table.loc["ref", "diff"] == 0 and not table.loc["ref", "significant"]
+    assert table.loc["same", "diff"] == 0 and not table.loc["same", "significant"]
+    assert table.loc["worse", "high"] < 0 and table.loc["worse", "significant"]
+    stacked = paired_bootstrap(np.concatenate([labels] * 2), bad.reshape(-1, labels.shape[1]),
+                               good.reshape(-1, labels.shape[1]), metric="micro_f1", n_boot=200)
+    assert table.loc["worse", "diff"] == pytest.approx(stacked["diff"])  # scored on every seed's rows pooled
+    pooled = metrics.micro_f1(np.concatenate([labels] * 2), good.reshape(-1, labels.shape[1]))
+    assert table.loc["baseline", "diff"] == pytest.approx(-pooled)  # the baseline repeated for every seed
+
+
+def test_crossfit_cutoff_is_tuned_without_the_rows_it_labels(labels):
+    rng = np.random.default_rng(3)
+    probs = np.clip(0.3 * labels + rng.random(labels.shape) * 0.32, 0, 1)  # positives sit in [0.3, 0.62]
+    pred, used = metrics.crossfit_cutoff_predictions(labels, probs, folds=4, seed=0)
+    assert pred.shape == labels.shape and set(np.unique(used)) <= set(metrics.TUNING_GRID)
+    assert metrics.micro_f1(labels, pred) > metrics.micro_f1(labels, binarize(probs, 0.5)) + 0.05
+    folds = np.random.default_rng(0).permutation(len(labels)) % 4
+    changed = probs.copy()
+    changed[folds == 0] = 0.99  # the rows of fold 0 change; the cut-off applied to them must not
+    _, used_after = metrics.crossfit_cutoff_predictions(labels, changed, folds=4, seed=0)
+    assert np.array_equal(used_after[folds == 0], used[folds == 0])

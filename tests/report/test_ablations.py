@@ -34,3 +34,23 @@ def test_long_tick_labels_wrap_instead_of_spilling():
     assert wrap_label("bidirectional first+last") == "bidirectional\nfirst+last"
     assert wrap_label("lazy\n(unconverged 2/2)") == "lazy\n(unconverged\n2/2)"
     assert wrap_label("0.001") == "0.001"
+
+
+def differences(rows):
+    return pd.DataFrame(rows, columns=["setting", "diff", "low", "high", "significant"])
+
+
+def test_paired_finding_says_real_only_where_the_interval_excludes_zero():
+    from helpers.report.ablations import paired_finding
+
+    table = differences([("ref", 0, 0, 0, False), ("big", 0.05, 0.03, 0.07, True), ("near", 0.01, -0.01, 0.02, False),
+                         ("trivial baseline", -0.2, -0.22, -0.18, True)])
+    text = paired_finding(table, "ref", "micro_f1")
+    assert "'big' (+0.0500, 95% interval +0.0300 to +0.0700)" in text
+    assert "1 other setting(s) are indistinguishable" in text
+    assert "'near'" not in text and "+0.2000 (95% interval +0.1800 to +0.2200)" in text and "clearly above it" in text
+    none = paired_finding(table[table.setting != "big"].assign(), "ref", "micro_f1")
+    assert "finds no setting" in none and "indistinguishable" in none
+    at_baseline = paired_finding(differences([("ref", 0, 0, 0, False), ("trivial baseline", 0.0, -0.01, 0.01, False)]),
+                                 "ref", "micro_f1")
+    assert "indistinguishable from it" in at_baseline and "clearly above" not in at_baseline

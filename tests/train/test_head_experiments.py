@@ -70,3 +70,19 @@ def test_feature_batches_cover_every_row_once():
     batches = FeatureBatches(x, y, 3, shuffle=True)
     seen = torch.cat([b[0] for b in batches]).flatten()
     assert sorted(seen.tolist()) == list(range(10)) and len(batches) == 4
+
+
+def test_sweep_differences_compare_the_heads_row_by_row(tmp_path):
+    trainer = make_trainer(tmp_path)
+    good, poor = TrainConfig(epochs=15, lr=1e-2), TrainConfig(epochs=1, lr=1e-4)
+    settings = {"good": good, "poor": poor}
+    predictions = trainer.setting_predictions(settings, seeds=(0, 1))
+    assert predictions["good"].shape == (2, 100, N_LABELS) and set(np.unique(predictions["good"])) <= {0, 1}
+    baseline = np.zeros((100, N_LABELS), dtype=np.uint8)
+    table = trainer.sweep_differences(settings, (0, 1), "good", baseline, n_boot=200).set_index("setting")
+    assert list(table.index) == ["good", "poor", "trivial baseline"]
+    assert table.loc["poor", "high"] < 0 and table.loc["poor", "significant"]
+    cut = trainer.setting_predictions({"0.2": good, "0.8": good}, (0,), cutoffs={"0.2": 0.2, "0.8": 0.8})
+    assert cut["0.2"].sum() > cut["0.8"].sum()  # the same head labelled at two cut-offs
+    tuned = trainer.setting_predictions({"poor": poor}, (0,), tuned=True)["poor"]
+    assert not np.array_equal(tuned, predictions["poor"][:1])  # a tuned cut-off, not the config's 0.5

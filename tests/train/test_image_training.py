@@ -241,8 +241,8 @@ def test_offline_backbone_comparison_trains_networks_of_a_few_widths_and_depths(
     compare = it.backbone_comparison(run, choice, ["resnet18"], weights="none", config=TrainConfig(epochs=1))
     assert list(compare["backbone"]) == [f"{SCRATCH_NAME} 4-8 (the profile's network)",
                                          f"{SCRATCH_NAME} 2-4 (half width)", f"{SCRATCH_NAME} 4 (one stage fewer)"]
-    assert (compare["head_train_rows"] == run.profile.cnn.backbone_max_rows).all()
-    assert compare["weights"].str.contains("trained from scratch, 1 epochs").all()
+    assert (compare["head_train_rows"] == run.profile.cnn.scratch_compare_rows).all()
+    assert compare["weights"].str.contains("trained from scratch, 1 epochs at 32 px").all()
     profile_row = compare.iloc[0]
     assert profile_row["vs_profile_diff"] == 0 and not profile_row["vs_profile_real"]
     assert (compare["vs_profile_low"] <= compare["vs_profile_diff"]).all()
@@ -256,3 +256,13 @@ def test_offline_backbone_comparison_trains_networks_of_a_few_widths_and_depths(
     assert all(v in text for v in verdicts)
     fig = report.plot_backbones(table, baseline)
     assert "trained from scratch" in fig._suptitle.get_text()
+
+
+def test_scratch_network_starts_at_the_label_priors():
+    recipe = it.ScratchRecipe(32, (4, 8), 2, 3e-3, 0.05, 16, precision="float32")
+    prior = np.linspace(0.01, 0.7, 18)
+    model = recipe.build(0, label_prior=prior)
+    assert torch.allclose(torch.sigmoid(model.fc.bias), torch.as_tensor(prior, dtype=torch.float32), atol=1e-6)
+    assert not torch.allclose(recipe.build(0).fc.bias, model.fc.bias)  # without a prior: the default init
+    weights = {k: v for k, v in model.state_dict().items() if k != "fc.bias"}
+    assert all(torch.equal(v, recipe.build(0).state_dict()[k]) for k, v in weights.items())  # same draw otherwise
