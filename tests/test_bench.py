@@ -82,3 +82,19 @@ def test_scratch_step_throughput_takes_the_best_repeat_and_leaves_the_model_and_
 def test_the_from_scratch_loop_ratio_has_its_target():
     assert "PASS" in line_of(table_for("scratch_training", {"scratch_loop_vs_limit": 0.6}), "scratch_loop_vs_limit")
     assert "MISS" in line_of(table_for("scratch_training", {"scratch_loop_vs_limit": 0.59}), "scratch_loop_vs_limit")
+
+
+def test_encoder_stage_measures_fine_tuning_and_inference_or_says_it_skipped(tmp_path, capsys):
+    from helpers.demo import generate_demo_data
+    from tests.encoder_fakes import tiny_encoder_folder
+
+    data_dir = generate_demo_data(tmp_path / "data", 40, 10, seed=0)
+    ctx = bench.BenchContext(data_dir=data_dir, profile="smoke", device=torch.device("cpu"), image_sample=4,
+                             workers=0, text_encoder=str(tiny_encoder_folder(tmp_path / "bert")))
+    block = bench.stage_encoder(ctx)
+    assert block["encoder_available"] == 1 and block["encoder_train_captions_per_s"] > 0
+    assert block["encoder_infer_captions_per_s"] > 0 and 8 <= block["encoder_max_length"] <= 32
+    missing = bench.BenchContext(data_dir=data_dir, profile="smoke", device=torch.device("cpu"), image_sample=4,
+                                 workers=0, text_encoder=str(tmp_path / "no-such-folder"))
+    assert bench.stage_encoder(missing) == {"encoder_available": 0}
+    assert "encoder stage skipped" in capsys.readouterr().out

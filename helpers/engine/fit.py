@@ -303,5 +303,8 @@ def _report(desc: str, result: FitResult, config: TrainConfig) -> None:
     epochs = len(result.history)
     ending = (f"stopped early after {epochs} of {config.epochs} epochs" if result.stopped_early
               else f"{epochs} epochs")
-    print(f"{desc}: {result.status}; {ending}, kept epoch {result.best_epoch} "
-          f"(val micro-F1 {result.best_val_micro_f1:.4f}), {result.train_time_s:.1f} s of training", flush=True)
+    validated = "val_micro_f1" in result.history
+    kept = (f"val micro-F1 {result.best_val_micro_f1:.4f}" if validated  # without validation rows the score is
+            else f"training loss {-result.best_val_micro_f1:.4f}")     # minus the training loss
+    print(f"{desc}: {result.status}; {ending}, kept epoch {result.best_epoch} ({kept}), "
+          f"{result.train_time_s:.1f} s of training", flush=True)

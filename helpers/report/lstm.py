@@ -380,23 +380,31 @@ def learning_rate_timing_finding(result: AblationResult, settings: LstmSettings)
     if largest == result.reference or largest not in times:
         return ""
     data = result.tidy[result.tidy["metric"] == "train_time_s"].groupby("setting")["value"]
+    n_seeds = int(data.size()[[largest, result.reference]].min())
     spread = float((data.max() - data.min())[[largest, result.reference]].max())
     ratio = times[largest] / times[result.reference]
+    per_epoch = {s: times[s] / max(float(epochs.get(s, np.nan)), 1.0) for s in (largest, result.reference)}
     text = (f"Training at learning rate {largest} took {times[largest]:.1f} s per run against "
             f"{times[result.reference]:.1f} s at the reference {result.reference} ({ratio:.1f}x) on the same "
             f"rows (epochs run {epochs.get(largest, np.nan):.1f} and {epochs.get(result.reference, np.nan):.1f} "
-            "on average, early stopping included); "
-            f"seeds of one setting differ by up to {spread:.1f} s. ")
-    if abs(times[largest] - times[result.reference]) <= spread:
-        text += "The difference is within that spread: these times do not separate the learning rates. "
-    elif ratio > SLOWER:
-        text += "It is slower by more than that spread. "
-    elif ratio < 1 / SLOWER:
-        text += "It is faster by more than that spread. "
-    text += ("Denormal floats are flushed to zero while training, so saturated gates at a large learning rate do "
-             "not slow the CPU's arithmetic (helpers.engine.device.flush_denormals); the reference run is "
-             "trained once and reused by five ablations, so its time was measured at another moment than the others', "
-             "which on a shared machine can matter more than the setting.")
+            f"on average, early stopping included; per epoch {per_epoch[largest]:.2f} s against "
+            f"{per_epoch[result.reference]:.2f} s). ")
+    if n_seeds < 2:
+        text += ("With one seed per setting each time is one measurement: the spread over seeds is not measured, "
+                 "so these times alone do not separate the learning rates. ")
+    else:
+        text += f"Seeds of one setting differ by up to {spread:.1f} s. "
+        if abs(times[largest] - times[result.reference]) <= spread:
+            text += "The difference is within that spread: these times do not separate the learning rates. "
+        elif ratio > SLOWER:
+            text += "It is slower by more than that spread. "
+        elif ratio < 1 / SLOWER:
+            text += "It is faster by more than that spread. "
+    text += ("An epoch does the same arithmetic at every learning rate, and denormal floats are flushed to zero "
+             "while training (helpers.engine.device.flush_denormals); a different time per epoch comes from the "
+             "values a large step produces or from the machine's load at that moment (the reference run is trained "
+             "once and reused by five ablations, so its time was measured at another moment), which this "
+             "measurement does not separate.")
     return text
 
 

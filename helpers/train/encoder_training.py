@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -233,12 +233,14 @@ def train_encoder(captions_train: Sequence[str], Y_train: np.ndarray, captions_v
                   captions_test: Sequence[str], settings: EncoderSettings = EncoderSettings(), *,
                   cache_dir: str | Path, checkpoint_dir: str | Path, device: torch.device | str = "cpu",
                   seed: int = 0, fresh: bool = False, loaded: tuple[Any, nn.Module] | None = None,
-                  desc: str | None = None) -> EncoderResult:
+                  desc: str | None = None, head_init: dict[str, torch.Tensor] | None = None) -> EncoderResult:
     """Fine-tune (or, frozen, fit the head of) a caption encoder; probabilities on the validation and test rows.
 
     loaded: an already loaded (tokenizer, encoder) pair; None loads settings.source with load_encoder
     (which raises EncoderUnavailable when it cannot). Fine-tuning trains a copy: the caller's encoder keeps its
     pretrained weights, so one loaded pair serves the frozen and the fine-tuned run.
+    head_init: the head's starting weights (a frozen run's trained head: "linear probing, then fine-tuning", which
+    keeps a random head's large early gradients from distorting the pretrained features; Kumar et al., ICLR 2022).
     """
     tokenizer, encoder = loaded if loaded is not None else load_encoder(settings.source)
     if not settings.frozen:
@@ -249,11 +251,14 @@ def train_encoder(captions_train: Sequence[str], Y_train: np.ndarray, captions_v
                                dropout=settings.dropout, max_length=max_length, frozen=settings.frozen,
                                encoder_lr_factor=settings.encoder_lr_factor)
     model = build_caption_encoder(encoder, config, seed)
+    if head_init is not None:
+        model.head.load_state_dict(head_init)
     if not settings.frozen and not settings.train_word_embeddings:
         model.encoder.get_input_embeddings().requires_grad_(False)
     data_key = {"captions": _captions_hash(captions_train, captions_val, captions_test),
                 "labels": stable_hash([np.asarray(Y).astype(int).tolist() for Y in (Y_train, Y_val)]),
-                "weights": _weights_fingerprint(encoder)}
+                "weights": _weights_fingerprint(encoder),
+                "head_init": None if head_init is None else _tensors_fingerprint(head_init.values())}
     tokens = [tokenize(tokenizer, c, max_length) for c in (captions_train, captions_val, captions_test)]
     name = "encoder (frozen)" if settings.frozen else "encoder (fine-tuned)"
     run = _fit_frozen if settings.frozen else _fit_end_to_end
@@ -270,12 +275,17 @@ def train_encoder(captions_train: Sequence[str], Y_train: np.ndarray, captions_v
                          checkpoint=path)
 
 
-def _weights_fingerprint(encoder: nn.Module) -> str:
-    """A cheap fingerprint of the pretrained weights (sum and sum of squares of each tensor)."""
+def _tensors_fingerprint(tensors: Iterable[Any]) -> str:
+    """A cheap fingerprint of floating-point tensors (sum and sum of squares of each)."""
     with torch.no_grad():
         stats = [[round(float(p.double().sum()), 6), round(float(p.double().pow(2).sum()), 6)]
-                 for p in encoder.state_dict().values() if torch.is_tensor(p) and p.is_floating_point()]
+                 for p in tensors if torch.is_tensor(p) and p.is_floating_point()]
     return stable_hash(stats)
+
+
+def _weights_fingerprint(encoder: nn.Module) -> str:
+    """A cheap fingerprint of the pretrained weights."""
+    return _tensors_fingerprint(encoder.state_dict().values())
 
 
 def _fit_end_to_end(model: CaptionEncoderModel, tokens: list[TokenizedCaptions], Y_train: np.ndarray,
@@ -404,11 +414,13 @@ def run_text_encoders(run: Any, text_encoder: str, *, say: Any = print) -> Encod
     captions = data.train["Caption"].astype(str).to_numpy()
     settings = profile_encoder_settings(text_encoder, profile_settings)
     runs: dict[str, EncoderResult] = {}
-    for chosen_settings in (frozen_settings(settings), settings):
+    head_init = None
+    for chosen_settings in (frozen_settings(settings), settings):  # the frozen run's head starts the fine-tuning
         result = train_encoder(list(captions[train_rows]), data.Y[train_rows], list(captions[val_rows]),
                                data.Y[val_rows], data.test["Caption"].astype(str).tolist(), chosen_settings,
                                cache_dir=run.paths.artifacts / "encoder_cache", checkpoint_dir=run.paths.checkpoints,
-                               device=run.device, seed=run.seed, fresh=run.fresh, loaded=loaded)
+                               device=run.device, seed=run.seed, fresh=run.fresh, loaded=loaded, head_init=head_init)
+        head_init = {k: v.detach().clone() for k, v in result.model.head.state_dict().items()}
         runs[result.name] = result
         save_history(run.paths, HISTORY_NAMES[chosen_settings.frozen], result.history, result.fit.best_epoch)
     Y_val = data.Y[val_rows]

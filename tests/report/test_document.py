@@ -214,3 +214,22 @@ def test_report_in_headless_chromium(run_folder, tmp_path):
     sections = page.count("<h2>")
     assert sections == len(document.LAYOUT) + 1
     assert pdf_pages(pdf) == 1 + sections  # the title page, then each section on its own page
+
+
+def test_large_photographic_figures_are_embedded_as_jpeg(run_folder):
+    import base64
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    photo = run_folder / "figures" / "fig22_prediction_gallery.png"
+    Image.fromarray(rng.integers(0, 256, (700, 700, 3), dtype=np.uint8)).save(photo)  # noise: PNG cannot shrink it
+    assert photo.stat().st_size > document.JPEG_ABOVE_BYTES
+    page, _ = _write(run_folder, DEMO_INFO)
+    start = page.index('src="data:image/jpeg;base64,') + len('src="data:image/jpeg;base64,')
+    embedded = base64.b64decode(page[start:page.index('"', start)])
+    assert len(embedded) < photo.stat().st_size
+    with Image.open(io.BytesIO(embedded)) as image:
+        assert image.format == "JPEG" and image.size == (700, 700)
+    assert page.count('src="data:image/png;base64,') == 5  # the plots stay PNG

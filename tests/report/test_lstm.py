@@ -201,7 +201,7 @@ def test_findings_are_built_from_the_numbers(tmp_path):
                         "while still improving)" and len(curves) == 2
     assert "best 'ref'" in text and "the reference setting" in text
     assert "10.5 s per run against 2.5 s at the reference 0.001 (4.2x) on the same rows (epochs run 8.0 and 8.0" in text
-    assert "seeds of one setting differ by up to 1.0 s" in text and "slower by more than that spread" in text
+    assert "Seeds of one setting differ by up to 1.0 s" in text and "slower by more than that spread" in text
     assert "LSTM probability cut-off 'lazy'" in text and "LSTM learning rate (Adam) '0.1'" in text
     if np.array_equal((final.val_probs >= 0.5).astype(np.uint8), baseline_pred):
         assert "identical to the trivial baseline on every validation row" in text
@@ -215,3 +215,21 @@ def test_captions_overview_states_the_data_and_the_baseline():
     assert lines[1] == "rows: 30 training, 20 validation, 10 test"
     assert lines[2] == f"{BASELINE_NAME}: validation micro-F1 {baseline['micro_f1']:.4f}, " \
                        f"samples-F1 {baseline['samples_f1']:.4f}"
+
+
+def test_learning_rate_timing_is_read_against_the_seed_spread_only_when_there_is_one():
+    from dataclasses import replace
+
+    from helpers.core.profiles import LstmSettings
+    from helpers.report.lstm import learning_rate_timing_finding
+
+    settings = replace(LstmSettings(), ablation_learning_rates=(0.1, 0.01, 0.001))
+    one = known_result(n_seeds=1, name="learning_rate", settings=("0.01", "0.1", "0.001"), train_s=(2.0, 20.0, 2.0))
+    text = learning_rate_timing_finding(one, settings)
+    assert "took 20.0 s per run against 2.0 s at the reference 0.01 (10.0x)" in text
+    assert "per epoch 2.50 s against 0.25 s" in text and "one measurement" in text and "slower by more" not in text
+    two = known_result(n_seeds=2, name="learning_rate", settings=("0.01", "0.1", "0.001"), train_s=(2.0, 20.0, 2.0))
+    text = learning_rate_timing_finding(two, settings)
+    assert "Seeds of one setting differ by up to 1.0 s" in text and "slower by more than that spread" in text
+    close = known_result(n_seeds=2, name="learning_rate", settings=("0.01", "0.1", "0.001"), train_s=(2.0, 2.5, 2.0))
+    assert "within that spread" in learning_rate_timing_finding(close, settings)

@@ -211,3 +211,22 @@ def test_run_text_encoders_without_an_encoder_writes_nothing(tmp_path):
     assert not run.paths.probabilities.exists() or not list(run.paths.probabilities.glob("encoder_*"))
     with pytest.raises(EncoderUnavailable, match="no_such_folder"):
         run_text_encoders(_fake_run(tmp_path, name="full"), str(tmp_path / "no_such_folder"), say=said.append)
+
+
+def test_fine_tuning_starts_from_a_given_head(folder, tmp_path):
+    captions, Y = _captions(64, 0)
+    val_captions, Y_val = _captions(16, 1)
+    test_captions, _ = _captions(4, 2)
+    kwargs = dict(cache_dir=tmp_path / "cache", checkpoint_dir=tmp_path / "ckpt", seed=0)
+    one_step = replace(FAST, epochs=1, lr=1e-12, encoder_lr_factor=1.0, warmup=0.0)  # trains (almost) nothing
+    probed = train_encoder(captions, Y, val_captions, Y_val, test_captions, replace(FAST, frozen=True, head_epochs=5),
+                           loaded=load_encoder(folder), **kwargs)
+    head = {k: v.clone() for k, v in probed.model.head.state_dict().items()}
+    started = train_encoder(captions, Y, val_captions, Y_val, test_captions, one_step, loaded=load_encoder(folder),
+                            head_init=head, **kwargs)
+    assert all(torch.allclose(v, head[k], atol=1e-6) for k, v in started.model.head.state_dict().items())
+    np.testing.assert_allclose(started.val_probs, probed.val_probs, atol=1e-4)  # the probe's predictions, unchanged
+    fresh = train_encoder(captions, Y, val_captions, Y_val, test_captions, one_step, loaded=load_encoder(folder),
+                          **kwargs)
+    assert fresh.checkpoint != started.checkpoint  # the starting head is part of the run's identity
+    assert not np.allclose(fresh.val_probs, probed.val_probs, atol=1e-3)
