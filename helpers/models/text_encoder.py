@@ -230,8 +230,8 @@ class CaptionEncoderModel(nn.Module):
         self.config = config
         self.encoder = encoder
         self.head = head or ClassifierHead(int(encoder.config.hidden_size), config.n_labels, config.dropout)
-        if config.frozen:
-            self.encoder.requires_grad_(False)
+        # both ways: an encoder object that served a frozen model before (requires_grad off) trains again here
+        self.encoder.requires_grad_(not config.frozen)
 
     def train(self, mode: bool = True) -> CaptionEncoderModel:
         """As nn.Module.train, but a frozen encoder stays in eval mode (no dropout: its embeddings are fixed)."""
