@@ -183,7 +183,8 @@ def test_run_text_encoders_hands_over_the_better_run(folder, tmp_path):
     assert set(runs.runs) == {"encoder (frozen)", "encoder (fine-tuned)"}
     pretrained = load_encoder(folder)[1].state_dict()
     tuned = runs.runs["encoder (fine-tuned)"].model.encoder.state_dict()
-    assert not torch.equal(tuned["encoder.layer.1.output.dense.weight"], pretrained["encoder.layer.1.output.dense.weight"])
+    weight = "encoder.layer.1.output.dense.weight"
+    assert not torch.equal(tuned[weight], pretrained[weight])
     frozen = runs.runs["encoder (frozen)"].model.encoder.state_dict()  # the frozen run's encoder is the pretrained one
     assert all(torch.equal(v, pretrained[k]) for k, v in frozen.items())
     scores = {n: scores_at_cutoff(runs.Y_val, r.val_probs)["samples_f1"] for n, r in runs.runs.items()}
