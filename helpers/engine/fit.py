@@ -235,6 +235,9 @@ def _fit(model: nn.Module, train_batches: Iterable[tuple], val_batches: Iterable
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 logits = model(*batch[:-1])
             loss = loss_fn(logits.float(), batch[-1].float())
+            extra = model.auxiliary_loss(loss_fn, batch[-1].float()) if hasattr(model, "auxiliary_loss") else None
+            if extra is not None:  # a model's own extra terms (the gated joint model's branch losses)
+                loss = loss + extra
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)

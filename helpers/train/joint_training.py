@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,10 +162,13 @@ def caption_encoder(lstm_summary: dict[str, Any], out_dir: Path, vocab_size: int
 
 
 def train_joint(run: Run, data: JointData, fusion: str, width: int, encoder: tuple[Path, WeightsFile],
-                train_config: TrainConfig, batch_size: int) -> JointOutcome:
-    """Train (or resume, or reuse) one joint model; save its weights, probabilities, history and summary."""
+                train_config: TrainConfig, batch_size: int, aux_weight: float = 0.0) -> JointOutcome:
+    """Train (or resume, or reuse) one joint model; save its weights, probabilities, history and summary.
+
+    aux_weight: the gated model's branch losses (JointConfig.aux_weight); ignored for the concat fusion."""
     encoder_path, encoder_file = encoder
-    config = joint_config_for(encoder_file.config, fusion, width, image_dim=int(data.train.features.shape[1]))
+    config = replace(joint_config_for(encoder_file.config, fusion, width, image_dim=int(data.train.features.shape[1])),
+                     aux_weight=aux_weight if fusion == "gated" else 0.0)
     name = artifact_name(fusion)
     model = build_joint(config, seed=train_config.seed)
     init_caption_branch(model, encoder_file.state_dict)
@@ -198,11 +201,13 @@ def train_joint(run: Run, data: JointData, fusion: str, width: int, encoder: tup
 
 
 def train_joint_models(run: Run, data: JointData, lstm_summary: dict[str, Any], fusions: Sequence[str], *,
-                       width: int, epochs: int, lr: float, patience: int, batch_size: int) -> dict[str, JointOutcome]:
+                       width: int, epochs: int, lr: float, patience: int, batch_size: int,
+                       aux_weight: float = 0.0) -> dict[str, JointOutcome]:
     """One joint model per fusion module: same data, caption-branch start, seed and optimisation settings."""
     encoder = caption_encoder(lstm_summary, run.paths.out_dir, data.vocab_size)
     train_config = TrainConfig(epochs=epochs, lr=lr, patience=patience, seed=run.seed)
-    return {source_name(f): train_joint(run, data, f, width, encoder, train_config, batch_size) for f in fusions}
+    return {source_name(f): train_joint(run, data, f, width, encoder, train_config, batch_size, aux_weight)
+            for f in fusions}
 
 
 def load_joint(path: str | Path) -> JointModel:

@@ -50,3 +50,48 @@ def test_features_are_as_wide_as_the_backbone_says():
     assert model(torch.randn(3, 256), tokens, lengths).shape == (3, 18)
     with pytest.raises(RuntimeError):
         model(torch.randn(3, 512), tokens, lengths)
+
+
+def _batch(n: int = 6, image_dim: int = 8):
+    generator = torch.Generator().manual_seed(0)
+    tokens = torch.randint(1, VOCAB, (n, 5), generator=generator)
+    return torch.randn(n, image_dim, generator=generator), tokens, torch.full((n,), 5), torch.ones(n, 18) * 0.0
+
+
+def test_branch_losses_are_added_only_when_asked_for_and_only_in_training():
+    from torch import nn
+
+    image, tokens, lengths, y = _batch()
+    loss_fn = nn.BCEWithLogitsLoss()
+    plain = build_joint(JointConfig(vocab_size=VOCAB, fusion="gated", image_dim=8, width=4), seed=0).train()
+    plain(image, tokens, lengths)
+    assert plain.auxiliary_loss(loss_fn, y) is None  # aux_weight 0: the fused output's loss alone
+    model = build_joint(JointConfig(vocab_size=VOCAB, fusion="gated", image_dim=8, width=4, aux_weight=0.5), seed=0)
+    model.train()
+    model(image, tokens, lengths)
+    extra = model.auxiliary_loss(loss_fn, y)
+    img, cap = model.branches(image, tokens, lengths)
+    expected = 0.5 * (loss_fn(model.image_logits(img), y) + loss_fn(model.caption_logits(cap), y))
+    torch.testing.assert_close(extra, expected, atol=1e-2, rtol=0)  # dropout draws differ between the two passes
+    assert model.auxiliary_loss(loss_fn, y) is None  # used once per forward pass
+    model.eval()
+    model(image, tokens, lengths)
+    assert model.auxiliary_loss(loss_fn, y) is None  # inference never keeps branch outputs
+    with pytest.raises(ValueError, match="gated"):
+        JointModel(JointConfig(vocab_size=VOCAB, fusion="concat", aux_weight=1.0))
+    assert JointConfig.from_state({k: v for k, v in model.config.to_state().items() if k != "aux_weight"}
+                                  ).aux_weight == 0.0  # a file written before the option reads back
+
+
+def test_fit_adds_a_models_auxiliary_loss():
+    from helpers.engine.fit import TrainConfig, fit
+
+    image, tokens, lengths, y = _batch(16)
+    batches = [(image, tokens, lengths, y)]
+    losses = {}
+    for weight in (0.0, 1.0):
+        model = build_joint(JointConfig(vocab_size=VOCAB, fusion="gated", image_dim=8, width=4, aux_weight=weight,
+                                        dropout=0.0), seed=0)
+        result = fit(model, batches, None, TrainConfig(epochs=1, lr=0.0), desc="aux")
+        losses[weight] = float(result.history["train_loss"].iloc[0])
+    assert losses[1.0] > losses[0.0] * 2  # the two branch losses (each about as large as the fused one) are added
