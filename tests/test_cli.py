@@ -124,9 +124,9 @@ def test_every_bench_option_reaches_run_bench_with_its_type(bench_calls, tmp_pat
     with pytest.raises(Called):
         bench.main(["--json", str(tmp_path / "b.json"), "--data-dir", str(tmp_path), "--stages", "reading, lstm",
                     "--profile", "smoke", "--image-sample", "12", "--workers", "0", "--device", "cpu",
-                    "--predictor", str(predictor)])
+                    "--predictor", str(predictor), "--text-encoder", "some/encoder"])
     (args, kwargs), = bench_calls
-    assert args == (["reading", "lstm"], tmp_path, "smoke", 12, 0, "cpu", predictor) and not kwargs
+    assert args == (["reading", "lstm"], tmp_path, "smoke", 12, 0, "cpu", predictor, "some/encoder") and not kwargs
     assert isinstance(args[1], Path) and type(args[3]) is int and type(args[4]) is int
 
 
@@ -142,7 +142,7 @@ def test_bench_defaults(bench_calls, tmp_path, monkeypatch):
     with pytest.raises(Called):
         bench.main(["--json", str(tmp_path / "b.json")])
     (args, kwargs), = bench_calls
-    assert args == (list(bench.STAGES), tmp_path, "cpu", 256, None, "auto", None)
+    assert args == (list(bench.STAGES), tmp_path, "cpu", 256, None, "auto", None, "")
 
 
 NO_CUDA = not torch.cuda.is_available()
