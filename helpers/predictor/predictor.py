@@ -39,7 +39,7 @@ from helpers.engine.device import choose_precision, pick_device
 from helpers.engine.inference import predict_captions, predict_proba, prepare_for_inference
 from helpers.models.registry import build_part
 from helpers.models.text_encoder import predict_captions as predict_encoder_captions
-from helpers.models.text_encoder import tokenizer_from_files
+from helpers.models.text_encoder import shown_source, tokenizer_from_files
 from helpers.predictor.file import PredictorFile, PredictorFileError, load_predictor_file, used_sources
 from helpers.predictor.inputs import CaptionEncoder, ImageInput, ImageInputs, check_inputs
 
@@ -98,7 +98,8 @@ class Predictor:
         image = f"image model {self.architecture} at {self.image.size} px" if self.image_model else "no image model"
         parts = [image,
                  f"{len(self.text_models)} caption model(s)", *([self.joint_name] if self.joint_name else []),
-                 *([f"caption encoder ({self.encoder_model.config.source})"] if self.encoder_model else [])]
+                 *([f"caption encoder ({shown_source(self.encoder_model.config.source)})"]
+                   if self.encoder_model else [])]
         return (f"{self.source}: format {f.format_version}, written by project {f.versions.project} with torch "
                 f"{f.versions.torch}{', float16 weights' if f.half else ''}; {', '.join(parts)}; fusion "
                 f"{self.fusion.method.name!r}: {self.fusion.method.describe()}")
@@ -122,7 +123,7 @@ class Predictor:
                                      for m in self.text_models], axis=0)
         if "encoder" in self.sources:
             probs["encoder"] = predict_encoder_captions(self.encoder_model, self.encoder_tokenizer, captions,
-                                                        batch_size=batch_size, device=device)
+                                                        device=device)  # its own batches: those of notebook 04
         if self.joint_name in self.sources:
             tokens, lengths = self.joint_encoder.encode(captions)
             probs[self.joint_name] = predict_proba(self.joint_model.to(device),

@@ -8,7 +8,6 @@ difference real only when its interval excludes zero, and a run that stopped at 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import pandas as pd
 from helpers.core.handoff import load_probabilities, load_summary
 from helpers.core.metrics import BASELINE_NAME, baseline_prediction, binarize, multilabel_scores, paired_bootstrap
 from helpers.fusion.inputs import align_probabilities
+from helpers.models.text_encoder import shown_source
 from helpers.train.encoder_training import EncoderRuns
 
 if TYPE_CHECKING:
@@ -73,15 +73,9 @@ def encoder_comparison_table(runs: EncoderRuns, lstm_val_ids: np.ndarray, lstm_v
     return out
 
 
-def encoder_display_name(source: str) -> str:
-    """A Hugging Face id as it is; a folder by its last two path parts (no absolute paths in the report)."""
-    path = Path(str(source))
-    return "/".join(path.parts[-2:]) if path.is_absolute() else str(source)
-
-
 def encoder_finding(table: pd.DataFrame, runs: EncoderRuns, source: str) -> str:
     """What the comparison shows, from its numbers: each encoder run against the LSTM pair, the hand-over, size."""
-    lines = [f"Caption encoder `{encoder_display_name(source)}` on {len(runs.Y_val):,} validation rows, every model "
+    lines = [f"Caption encoder `{shown_source(source)}` on {len(runs.Y_val):,} validation rows, every model "
              "at the LSTM's cut-off; "
              f"{BASELINE_NAME} beside them:"]
     base = table.loc[table["model"] == BASELINE_ROW, COMPARED].iloc[0]

@@ -31,7 +31,7 @@ from helpers.core.files import read_cached, stable_hash, write_atomic
 from helpers.core.labels import N_LABELS
 from helpers.engine.device import autocast_dtype
 from helpers.engine.fit import FitResult, TrainConfig, checkpoint_path, fit
-from helpers.engine.inference import predict_proba, to_device
+from helpers.engine.inference import to_device
 from helpers.models.lstm import LengthBuckets
 from helpers.models.text_encoder import (
     DEFAULT_TEXT_ENCODER,
@@ -40,6 +40,8 @@ from helpers.models.text_encoder import (
     build_caption_encoder,
     hf_config_dict,
     load_encoder,
+    predict_captions,
+    shown_source,
 )
 from helpers.models.weights import count_parameters, tensor_bytes
 
@@ -86,7 +88,7 @@ class EncoderResult:
     fit: FitResult
     max_length: int
     train_captions_per_s: float  # training captions x epochs run / training time (frozen: the head's epochs only)
-    infer_captions_per_s: float  # the full encoder on the test rows (frozen: its one-off embedding passes)
+    infer_captions_per_s: float  # the whole model on the test rows, through the predictor's predict_captions
     n_parameters: int
     mb_float32: float
     mb_float16: float
@@ -262,9 +264,14 @@ def train_encoder(captions_train: Sequence[str], Y_train: np.ndarray, captions_v
     tokens = [tokenize(tokenizer, c, max_length) for c in (captions_train, captions_val, captions_test)]
     name = "encoder (frozen)" if settings.frozen else "encoder (fine-tuned)"
     run = _fit_frozen if settings.frozen else _fit_end_to_end
-    result, val_probs, test_probs, infer_rate, path = run(model, tokens, Y_train, Y_val, settings, config, data_key,
-                                                          cache_dir, checkpoint_dir, torch.device(device), seed,
-                                                          fresh, desc or name)
+    result, path = run(model, tokens, Y_train, Y_val, settings, config, data_key, cache_dir, checkpoint_dir,
+                       torch.device(device), seed, fresh, desc or name)
+    # The hand-off's probabilities come from the predictor's own function (float32, its batching), so that the
+    # predictor file reproduces the submission label for label; during training the engine's loop validates.
+    val_probs = predict_captions(model, tokenizer, captions_val, device=device)
+    start = time.perf_counter()
+    test_probs = predict_captions(model, tokenizer, captions_test, device=device)
+    infer_rate = len(test_probs) / max(time.perf_counter() - start, 1e-9)
     epochs_run = len(result.history)
     train_rate = len(captions_train) * epochs_run / max(result.train_time_s, 1e-9) if epochs_run else 0.0
     state = model.state_dict()
@@ -291,7 +298,7 @@ def _weights_fingerprint(encoder: nn.Module) -> str:
 def _fit_end_to_end(model: CaptionEncoderModel, tokens: list[TokenizedCaptions], Y_train: np.ndarray,
                     Y_val: np.ndarray, settings: EncoderSettings, config: TextEncoderConfig, data_key: dict,
                     cache_dir: str | Path, checkpoint_dir: str | Path, device: torch.device, seed: int, fresh: bool,
-                    desc: str) -> tuple[FitResult, np.ndarray, np.ndarray, float, Path]:
+                    desc: str) -> tuple[FitResult, Path]:
     train_config = TrainConfig(epochs=settings.epochs, lr=settings.lr, optimizer="adamw",
                                weight_decay=settings.weight_decay, cutoff=settings.cutoff, patience=settings.patience,
                                seed=seed, schedule="linear", warmup=settings.warmup)
@@ -302,33 +309,18 @@ def _fit_end_to_end(model: CaptionEncoderModel, tokens: list[TokenizedCaptions],
     val = CaptionBatches(tokens[1], Y_val, batch_size=settings.inference_batch_size)
     result = fit(model, train, val, train_config, device=device, checkpoint=path, key=stable_hash(model_key),
                  fresh=fresh, desc=desc)
-    val_probs = _predict(model, val, device, config.n_labels)
-    test = CaptionBatches(tokens[2], batch_size=settings.inference_batch_size)
-    start = time.perf_counter()
-    test_probs = _predict(model, test, device, config.n_labels)
-    infer_rate = len(test_probs) / max(time.perf_counter() - start, 1e-9)
-    return result, val_probs, test_probs, infer_rate, path
-
-
-def _predict(model: nn.Module, batches: CaptionBatches, device: torch.device, n_labels: int) -> np.ndarray:
-    """Probabilities in the captions' original order; (0, n_labels) for no captions."""
-    if not len(batches):
-        return np.zeros((0, n_labels), dtype=np.float32)
-    return batches.unsort(predict_proba(model, batches, device))
+    return result, path
 
 
 def _fit_frozen(model: CaptionEncoderModel, tokens: list[TokenizedCaptions], Y_train: np.ndarray, Y_val: np.ndarray,
                 settings: EncoderSettings, config: TextEncoderConfig, data_key: dict, cache_dir: str | Path,
                 checkpoint_dir: str | Path, device: torch.device, seed: int, fresh: bool,
-                desc: str) -> tuple[FitResult, np.ndarray, np.ndarray, float, Path]:
+                desc: str) -> tuple[FitResult, Path]:
     embed_key = {"source": config.source, "hf_config": stable_hash(config.hf_config), "pooling": config.pooling,
                  "max_length": config.max_length, **data_key}
-    embedded, rates = [], []
-    for split, part in zip(("train", "val", "test"), tokens):
-        x, rate = cached_embeddings(model, part, {**embed_key, "split": split}, cache_dir, device,
-                                    settings.inference_batch_size, fresh=fresh)
-        embedded.append(x)
-        rates.append(rate)
+    embedded = [cached_embeddings(model, part, {**embed_key, "split": split}, cache_dir, device,
+                                  settings.inference_batch_size, fresh=fresh)[0]
+                for split, part in zip(("train", "val"), tokens)]
     train_config = TrainConfig(epochs=settings.head_epochs, lr=settings.lr, optimizer="adamw",
                                weight_decay=settings.weight_decay, cutoff=settings.cutoff,
                                patience=settings.head_patience, seed=seed, schedule="linear", warmup=settings.warmup)
@@ -338,11 +330,7 @@ def _fit_frozen(model: CaptionEncoderModel, tokens: list[TokenizedCaptions], Y_t
     result = fit(head, EmbeddingBatches(embedded[0], Y_train, batch_size=settings.batch_size, shuffle=True),
                  EmbeddingBatches(embedded[1], Y_val, batch_size=settings.inference_batch_size, shuffle=False),
                  train_config, device=device, checkpoint=path, key=stable_hash(model_key), fresh=fresh, desc=desc)
-    val_probs, test_probs = (
-        predict_proba(head, EmbeddingBatches(x, None, batch_size=1024, shuffle=False), device) if len(x)
-        else np.zeros((0, config.n_labels), dtype=np.float32) for x in embedded[1:])
-    infer_rate = float(np.mean(rates[1:]))  # the encoder pass dominates inference; the head costs nothing
-    return result, val_probs, test_probs, infer_rate, path
+    return result, path
 
 
 def frozen_settings(settings: EncoderSettings = EncoderSettings()) -> EncoderSettings:
@@ -382,12 +370,6 @@ def clear_encoder_handoff(paths: Any) -> list[Path]:
     for path in removed:
         path.unlink()
     return removed
-
-
-def _shown(source: str) -> str:
-    """A Hugging Face id as it is; a folder by its last two path parts (no absolute paths in tables and text)."""
-    path = Path(str(source))
-    return "/".join(path.parts[-2:]) if path.is_absolute() else str(source)
 
 
 def run_text_encoders(run: Any, text_encoder: str, *, say: Any = print) -> EncoderRuns | None:
@@ -433,7 +415,7 @@ def run_text_encoders(run: Any, text_encoder: str, *, say: Any = print) -> Encod
     save_probabilities(run.paths, HANDOFF_NAME, "val", val_ids, best.val_probs)
     save_probabilities(run.paths, HANDOFF_NAME, "test", test_ids, best.test_probs)
     summary = {
-        "model": HANDOFF_NAME, "description": f"{chosen} {_shown(text_encoder)}", "source": str(text_encoder),
+        "model": HANDOFF_NAME, "description": f"{chosen} {shown_source(text_encoder)}", "source": str(text_encoder),
         "frozen": best.model.config.frozen, "train_time_s": best.train_time_s,
         "test_time_s": len(test_ids) / max(best.infer_captions_per_s, 1e-9), "size_bytes": int(best.mb_float32 * 1e6),
         "n_parameters": best.n_parameters, "max_length": best.max_length, "cutoff": settings.cutoff,

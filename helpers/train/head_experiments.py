@@ -1,36 +1,31 @@
-"""Architecture B's head on cached backbone features: single runs, sweeps over settings and seeds, backbone comparison.
+"""Architecture B's head on cached backbone features: single runs, and sweeps over settings and seeds.
 
 Every run goes through helpers.engine.fit.fit (checkpointed, resumable, reused when unchanged; checkpoints named
 by helpers.engine.fit.checkpoint_path); the sweeps are cached per (setting, seed) by
-helpers.train.experiments.run_experiments. The backbone comparison (`compare_backbones`) loads each registry
-name with the requested weights (a random initialisation, said so, where they cannot be loaded), removes its
-classifier, caches its features of a subset of training rows and every validation row like the main model's,
-and trains architecture B's head on them over the profile's seeds, reporting its size, speed and scores.
+helpers.train.experiments.run_experiments; `setting_predictions` / `sweep_differences` give the per-row
+predictions and the paired bootstrap that judge a sweep. The backbone comparison trains these heads too
+(helpers.train.backbone_comparison).
 """
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from helpers.core.files import stable_hash
 from helpers.core.metrics import binarize, crossfit_cutoff_predictions, differences_to_reference, scores_at_cutoff
 from helpers.core.seeding import seeded
 from helpers.engine.fit import FitResult, TrainConfig, checkpoint_path, fit
-from helpers.engine.inference import measure_forward_throughput, predict_proba, run_on_images
-from helpers.models.backbones import check_backbone_name, load_backbone, resolve_weights, weights_tag
-from helpers.models.image_model import HEAD_DROPOUT, HEAD_HIDDEN, FeatureHead, feature_extractor
-from helpers.models.weights import MB, count_parameters, model_bytes
+from helpers.engine.inference import predict_proba
+from helpers.models.image_model import HEAD_DROPOUT, HEAD_HIDDEN, FeatureHead
 from helpers.train.experiments import run_experiments
-from helpers.train.image_data import FeatureSet, batch_indices, cached_features
+from helpers.train.image_data import FeatureSet, batch_indices
 
 if TYPE_CHECKING:
     from helpers.run import Run
@@ -183,55 +178,3 @@ class HeadTrainer:
             _, result = self.train(replace(config, seed=seed), desc=f"head seed {seed}")
             frames.append(result.history[["epoch", "val_micro_f1"]].assign(seed=seed))
         return pd.concat(frames, ignore_index=True)[["seed", "epoch", "val_micro_f1"]]
-
-
-def comparison_rows(train_rows: np.ndarray, max_rows: int | None, seed: int = 0) -> np.ndarray:
-    """The training rows the comparison's heads learn from: all, or a seeded subset of max_rows (sorted)."""
-    if max_rows is None or max_rows >= len(train_rows):
-        return np.asarray(train_rows)
-    return np.sort(np.random.default_rng(seed).choice(train_rows, size=max_rows, replace=False))
-
-
-def compare_backbones(run: Run, names: Sequence[str], *, weights: str, size: int, config: TrainConfig,
-                      seeds: Sequence[int], max_rows: int | None, batch_size: int, head_batch_size: int,
-                      num_workers: int, preprocessing: str = "reference") -> pd.DataFrame:
-    """One row per (backbone, seed): sizes, features/s, bare forward/s, their ratio, validation scores."""
-    data, (train_rows, val_rows) = run.dataset, run.split
-    rows = comparison_rows(train_rows, max_rows)
-    used = np.concatenate([rows, val_rows])
-    paths = np.asarray(data.train_image_paths(), dtype=object)[used]
-    ids = data.train["ImageID"].to_numpy()[used]
-    out: list[dict[str, Any]] = []
-    for name in names:
-        check_backbone_name(name)
-        model, pretrained = load_backbone(name, weights, require_pretrained=False, download=not run.profile.offline)
-        tag = f"{weights_tag(name, resolve_weights(name, weights), pretrained)}_{preprocessing}"
-        extractor = feature_extractor(model)
-        dim = int(run_on_images(extractor, paths[:1], size, preprocessing=preprocessing).shape[1])
-        compute = partial(run_on_images, extractor, paths, size, batch_size=batch_size, num_workers=num_workers,
-                          device=run.device, desc=f"{name} features", preprocessing=preprocessing)
-        features = cached_features(
-            compute, ids, dim=dim, cache_dir=run.paths.feature_cache, image_set=f"compare{len(used)}", size=size,
-            weights=tag, fingerprint=run.fingerprint, fresh=run.fresh)
-        forward = measure_forward_throughput(extractor, size, n_images=min(len(used), 4 * batch_size),
-                                             batch_size=min(batch_size, 32), device=run.device)
-        with seeded():  # counted, never trained: drawn from a fork of the caller's state, which stays as it was
-            whole = nn.Sequential(extractor, FeatureHead(dim))
-        x, y = features.features, data.Y[used]
-        n = len(rows)
-        trainer = HeadTrainer(train_x=float_tensor(x[:n]), train_y=float_tensor(y[:n]), val_x=float_tensor(x[n:]),
-                              val_y=y[n:],
-                              test_x=float_tensor(x[n:n + 1]), checkpoint_dir=run.paths.checkpoints,
-                              results_dir=run.paths.results, batch_size=head_batch_size, device=run.device,
-                              fresh=run.fresh, key=stable_hash([run.fingerprint, features.path.name, n]))
-        for seed in seeds:
-            scores = trainer.val_scores(replace(config, seed=seed))
-            out.append({"backbone": name, "weights": weights if pretrained else "none (random init)",
-                        "pretrained_weights": pretrained, "seed": seed, "feature_dim": dim,
-                        "parameters": count_parameters(whole), "float32_MB": model_bytes(whole) / MB,
-                        "float16_MB": model_bytes(whole, half=True) / MB,
-                        "features_per_s": features.images_per_s, "forward_per_s": forward,
-                        "extraction_over_forward": features.images_per_s / forward,
-                        "features_from_cache": features.from_cache, "head_train_rows": n,
-                        **{f"val_{k}": v for k, v in scores.items()}})
-    return pd.DataFrame(out)

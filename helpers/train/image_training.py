@@ -19,9 +19,7 @@
 - The from-scratch recipe (`ScratchRecipe`): bfloat16 autocast for CPU training where the CPU has native bf16
   units (`scratch_autocast`, switch CnnSettings.scratch_precision), the one-cycle schedule's length as the epoch cap
   and patience for a plateau before it; a run that reaches its cap is "unconverged" (ModelOutcome.convergence).
-- `backbone_comparison` (table27): without weights, from-scratch networks of a few widths and depths
-  (`compare_scratch_networks`, each against the profile's network by a paired bootstrap), else the registry's
-  backbones as architecture B.
+- The backbone comparison (table27) is helpers.train.backbone_comparison, which reads the BackboneChoice.
 - `save_outcome` hands the chosen model to notebook 05: probabilities, summary, history and one weights file
   (helpers.models.weights, kind "cnn_image_model") whose config is the model's `ImageModelConfig.to_state()`.
   The summary lists what was written: "weights" (paths relative to the output folder), "histories"
@@ -45,7 +43,7 @@ from torch import nn
 
 from helpers.core.files import stable_hash
 from helpers.core.handoff import save_history, save_probabilities, save_summary
-from helpers.core.metrics import binarize, paired_bootstrap, scores_at_cutoff
+from helpers.core.metrics import scores_at_cutoff
 from helpers.core.profiles import CnnSettings
 from helpers.core.seeding import seeded
 from helpers.engine.device import choose_precision, configure_device, cpu_supports_fast_bf16
@@ -78,8 +76,8 @@ from helpers.models.image_model import (
     check_preprocessing,
     feature_extractor,
 )
-from helpers.models.weights import MB, count_parameters, model_bytes, save_weights
-from helpers.train.head_experiments import HeadTrainer, compare_backbones, comparison_rows
+from helpers.models.weights import model_bytes, save_weights
+from helpers.train.head_experiments import HeadTrainer
 from helpers.train.image_data import FeatureSet, TensorImageBatches, cached_features, decode_images, decoded_cache_path
 
 if TYPE_CHECKING:
@@ -154,8 +152,8 @@ def choose_by_validation(outcomes: Sequence[ModelOutcome], val_y: np.ndarray) ->
     return max(outcomes, key=lambda o: scores_at_cutoff(val_y, o.val_probs, o.cutoff)["micro_f1"])
 
 
-def _trained(prefix: str, directory: Path, config: ImageModelConfig, facts: dict[str, Any],
-             train_config: TrainConfig) -> tuple[Path, str, str]:
+def image_checkpoint(prefix: str, directory: Path, config: ImageModelConfig, facts: dict[str, Any],
+                     train_config: TrainConfig) -> tuple[Path, str, str]:
     """(checkpoint path, fit key, outcome key) of a training run: its model config plus the run facts."""
     mapping = {**config.to_state(), **facts}
     return (checkpoint_path(directory, prefix, mapping, train_config), stable_hash(mapping),
@@ -254,7 +252,8 @@ def decoded_images(run: Run, size: int, num_workers: int) -> DecodedImages:
     return DecodedImages(train, test, time.perf_counter() - start)
 
 
-def _batches(images: torch.Tensor, targets: np.ndarray | None, batch_size: int, *, train: bool = False):
+def tensor_batches(images: torch.Tensor, targets: np.ndarray | None, batch_size: int, *, train: bool = False):
+    """Batches of decoded uint8 images, normalised as the reference did; train=True shuffles and augments."""
     return TensorImageBatches(images, targets, batch_size, mean=REFERENCE_MEAN, std=REFERENCE_STD, shuffle=train,
                               augmented=train)
 
@@ -270,16 +269,16 @@ def train_from_scratch(run: Run, recipe: ScratchRecipe, images: DecodedImages, *
     config = recipe.train_config(run.seed, cutoff=cutoff, loss=loss)
     facts = {"batch_size": recipe.batch_size, "train_rows": len(train_rows), "fingerprint": run.fingerprint,
              "train_autocast": str(model.train_autocast), "output_bias": "label prior"}
-    checkpoint, fit_key, key = _trained("cnn_scratch", run.paths.checkpoints, model_config, facts, config)
-    result = fit(model, _batches(images.train[train_rows], data.Y[train_rows], recipe.batch_size, train=True),
-                 _batches(images.train[val_rows], data.Y[val_rows], 512), config, device=run.device,
+    checkpoint, fit_key, key = image_checkpoint("cnn_scratch", run.paths.checkpoints, model_config, facts, config)
+    result = fit(model, tensor_batches(images.train[train_rows], data.Y[train_rows], recipe.batch_size, train=True),
+                 tensor_batches(images.train[val_rows], data.Y[val_rows], 512), config, device=run.device,
                  checkpoint=checkpoint, key=fit_key, fresh=run.fresh,
                  desc="architecture A (from scratch)", log_every=max(recipe.epochs // 4, 1))
     model.train_autocast = None
     result.extra["checkpoint"] = str(checkpoint)
-    val_probs = predict_proba(model, _batches(images.train[val_rows], data.Y[val_rows], 512), run.device)
+    val_probs = predict_proba(model, tensor_batches(images.train[val_rows], data.Y[val_rows], 512), run.device)
     start = time.perf_counter()
-    test_probs = predict_proba(model, _batches(images.test, None, 512), run.device)
+    test_probs = predict_proba(model, tensor_batches(images.test, None, 512), run.device)
     test_s = time.perf_counter() - start
     return ModelOutcome(
         name=SCRATCH_MODEL_NAME, model=model, fit=result, val_probs=val_probs, test_probs=test_probs,
@@ -304,10 +303,10 @@ def scratch_features(run: Run, outcome: ModelOutcome, extractor: nn.Module,
     common = dict(dim=outcome.model.fc.in_features, cache_dir=run.paths.feature_cache,
                   size=outcome.config.image_size, weights=f"{SCRATCH_NAME}_{outcome.key}",
                   fingerprint=run.fingerprint, fresh=run.fresh)
-    train = cached_features(lambda: features_from_tensor(extractor, _batches(images.train, None, 512),
+    train = cached_features(lambda: features_from_tensor(extractor, tensor_batches(images.train, None, 512),
                                                          device=run.device),
                             data.train["ImageID"], image_set="train", **common)
-    test = cached_features(lambda: features_from_tensor(extractor, _batches(images.test, None, 512),
+    test = cached_features(lambda: features_from_tensor(extractor, tensor_batches(images.test, None, 512),
                                                         device=run.device),
                            data.test["ImageID"], image_set="test", **common)
     return train, test
@@ -349,7 +348,7 @@ def train_finetuned(run: Run, settings: CnnSettings, backbone: nn.Module, *, bac
     facts = {"train_rows": len(rows), "rows_hash": stable_hash(rows.tolist()),
              "early_stopping_val_rows": len(check_rows), "batch_size": settings.batch_size,
              "fingerprint": run.fingerprint}
-    checkpoint, fit_key, key = _trained("cnn_finetune", run.paths.checkpoints, model_config, facts, config)
+    checkpoint, fit_key, key = image_checkpoint("cnn_finetune", run.paths.checkpoints, model_config, facts, config)
     loader = dict(batch_size=settings.batch_size, num_workers=settings.num_workers, device=run.device,
                   preprocessing=preprocessing)
     result = fit(model, image_loader(paths[rows], size, data.Y[rows], augment=augment, shuffle=True, reused=True,
@@ -612,77 +611,3 @@ def throughput_report(run: Run, choice: BackboneChoice) -> pd.DataFrame:
         "CPU threads": torch.get_num_threads(), "bare forward (img/s)": forward,
         "extraction pipeline (img/s)": pipeline["images_per_s"], "pipeline start-up (s)": pipeline["startup_s"],
         "pipeline / forward": pipeline["images_per_s"] / forward}])
-
-
-def scratch_variants(widths: Sequence[int]) -> dict[str, tuple[int, ...]]:
-    """The from-scratch networks the offline backbone comparison trains: the profile's, half as wide, one stage
-    shallower (standard width / depth ablations of a ResNet, each a fraction of the profile network's cost)."""
-    widths = tuple(int(w) for w in widths)
-    variants = {"the profile's network": widths, "half width": tuple(max(w // 2, 1) for w in widths)}
-    if len(widths) > 1:
-        variants["one stage fewer"] = widths[:-1]
-    return variants
-
-
-def compare_scratch_networks(run: Run, recipe: ScratchRecipe, images: DecodedImages, *, epochs: int,
-                             max_rows: int | None, bootstrap_samples: int = 1000) -> pd.DataFrame:
-    """The backbone comparison without pretrained weights: each network of scratch_variants trained from scratch
-    (architecture A, every weight) for `epochs` on the comparison's training rows (max_rows, seeded as
-    head_experiments.comparison_rows) at the run's seed, scored on every validation row, with a paired
-    bootstrap of its validation micro-F1 against the profile's network. Columns as compare_backbones' (one
-    row per network), plus train_s, convergence and the interval ("vs_profile_low", "vs_profile_high")."""
-    data, (train_rows, val_rows) = run.dataset, run.split
-    rows = comparison_rows(train_rows, max_rows)
-    val_y = data.Y[val_rows]
-    out, predictions = [], {}
-    for label, widths in scratch_variants(recipe.widths).items():
-        variant = replace(recipe, widths=widths, epochs=epochs, patience=None, image_size=images.train.shape[-1])
-        model = variant.build(run.seed, run.device, label_prior=data.Y[rows].mean(axis=0))
-        config = variant.train_config(run.seed)
-        facts = {"batch_size": variant.batch_size, "rows_hash": stable_hash(rows.tolist()),
-                 "fingerprint": run.fingerprint, "train_autocast": str(model.train_autocast),
-                 "output_bias": "label prior"}
-        checkpoint, fit_key, _ = _trained("cnn_scratch_compare", run.paths.checkpoints, variant.model_config(), facts,
-                                          config)
-        result = fit(model, _batches(images.train[rows], data.Y[rows], variant.batch_size, train=True),
-                     _batches(images.train[val_rows], val_y, 512), config, device=run.device, checkpoint=checkpoint,
-                     key=fit_key, fresh=run.fresh, desc=f"from scratch {'-'.join(map(str, widths))} ({label})")
-        model.train_autocast = None
-        probs = predict_proba(model, _batches(images.train[val_rows], val_y, 512), run.device)
-        predictions[label] = binarize(probs, config.cutoff)
-        forward = measure_forward_throughput(model, variant.image_size, n_images=256, batch_size=64,
-                                             device=run.device)
-        out.append({"backbone": f"{SCRATCH_NAME} {'-'.join(map(str, widths))} ({label})",
-                    "weights": f"none (trained from scratch, {epochs} epochs at {variant.image_size} px)",
-                    "pretrained_weights": False, "image_size": variant.image_size,
-                    "seed": run.seed, "feature_dim": widths[-1], "parameters": count_parameters(model),
-                    "float32_MB": model_bytes(model) / MB, "float16_MB": model_bytes(model, half=True) / MB,
-                    "features_per_s": np.nan, "forward_per_s": forward, "extraction_over_forward": np.nan,
-                    "head_train_rows": len(rows), "train_s": result.train_time_s,
-                    "convergence": "stopped early" if result.stopped_early else f"unconverged ({epochs}-epoch cap)",
-                    **{f"val_{k}": v for k, v in scores_at_cutoff(val_y, probs, config.cutoff).items()}})
-    reference = predictions["the profile's network"]
-    for row, (label, pred) in zip(out, predictions.items(), strict=True):
-        test = paired_bootstrap(val_y, pred, reference, "micro_f1", n_boot=bootstrap_samples, seed=run.seed)
-        row.update({"vs_profile_diff": test["diff"], "vs_profile_low": test["low"], "vs_profile_high": test["high"],
-                    "vs_profile_real": bool(test["significant"]) if label != "the profile's network" else False})
-    return pd.DataFrame(out)
-
-
-def backbone_comparison(run: Run, choice: BackboneChoice, names: Sequence[str], *, weights: str, config: TrainConfig,
-                        preprocessing: str = "reference") -> pd.DataFrame:
-    """table27's rows: without pretrained weights (the image model was trained from scratch), from-scratch networks
-    of a few widths and depths (compare_scratch_networks; random frozen backbones would all score the baseline);
-    with weights, each registry backbone as architecture B (head_experiments.compare_backbones)."""
-    cnn = run.profile.cnn
-    if choice.from_scratch and choice.images is not None:
-        size = cnn.scratch_compare_image_size or choice.recipe.image_size
-        images = choice.images if size == choice.images.train.shape[-1] else decoded_images(run, size,
-                                                                                           cnn.num_workers)
-        return compare_scratch_networks(run, choice.recipe, images, epochs=cnn.scratch_compare_epochs,
-                                        max_rows=cnn.scratch_compare_rows,
-                                        bootstrap_samples=run.profile.fusion.bootstrap_samples)
-    return compare_backbones(run, names, weights=weights, size=cnn.image_size, config=config, seeds=cnn.seeds,
-                             max_rows=cnn.backbone_max_rows, batch_size=cnn.batch_size,
-                             head_batch_size=cnn.head_batch_size, num_workers=cnn.num_workers,
-                             preprocessing=preprocessing)

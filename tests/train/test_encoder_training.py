@@ -137,11 +137,13 @@ def test_frozen_embeddings_are_computed_once_and_cached(folder, tmp_path):
                   loaded=(tokenizer, counting))
     first = train_encoder(captions, Y, val_captions, Y_val, ["a dog"], settings, **kwargs)
     calls = counting.calls
-    assert calls == len(range(0, 80, 64)) + 1 + 1  # train, validation, test passes at batch 64
+    # embeddings of the training and validation rows at batch 64 (cached), then the hand-off's validation and test
+    # probabilities through the predictor's function (one pass each)
+    assert calls == len(range(0, 80, 64)) + 1 + 2
     before = {k: v.clone() for k, v in counting.inner.state_dict().items()}
     second = train_encoder(captions, Y, val_captions, Y_val, ["a dog"], settings, fresh=False, **kwargs)
-    assert counting.calls == calls  # embeddings and head both read back, the encoder never ran
-    assert second.fit.reused and second.infer_captions_per_s == first.infer_captions_per_s
+    assert counting.calls == calls + 2  # embeddings and head both read back: only the two hand-off passes ran
+    assert second.fit.reused
     np.testing.assert_array_equal(second.val_probs, first.val_probs)
     assert all(torch.equal(v, before[k]) for k, v in counting.inner.state_dict().items())
     assert second.name == "encoder (frozen)"
@@ -199,8 +201,8 @@ def test_run_text_encoders_hands_over_the_better_run(folder, tmp_path):
     assert len(load_history(run.paths, summary["histories"][0])) == len(runs.runs[runs.chosen].history)
     state = torch.load(run.paths.out_dir / summary["weights"][0], weights_only=True)
     tokenizer, model = encoder_from_state(state)
-    np.testing.assert_allclose(predict_captions(model, tokenizer, list(run.dataset.train["Caption"][240:])),
-                               runs.runs[runs.chosen].val_probs, atol=1e-5)
+    np.testing.assert_array_equal(predict_captions(model, tokenizer, list(run.dataset.train["Caption"][240:])),
+                                  runs.runs[runs.chosen].val_probs)  # exactly: the predictor reproduces the hand-off
 
 
 def test_run_text_encoders_without_an_encoder_writes_nothing(tmp_path):

@@ -71,7 +71,7 @@ def test_frozen_features_are_the_extractor_on_every_decoded_image(run, offline):
     choice, _, (train, test) = offline
     assert train.features.shape == (len(run.dataset.train), 8) and test.features.shape == (len(run.dataset.test), 8)
     assert SCRATCH_NAME in train.path.name and choice.model_a.key in train.path.name
-    again = features_from_tensor(choice.extractor, it._batches(choice.images.test, None, 7))
+    again = features_from_tensor(choice.extractor, it.tensor_batches(choice.images.test, None, 7))
     assert np.allclose(test.features, again, atol=1e-5)
     assert it.frozen_features(run, choice)[0].from_cache  # the second call reads the cache
 
@@ -238,7 +238,9 @@ def test_offline_backbone_comparison_trains_networks_of_a_few_widths_and_depths(
     from helpers.report import image as report
 
     choice, _, _ = offline
-    compare = it.backbone_comparison(run, choice, ["resnet18"], weights="none", config=TrainConfig(epochs=1))
+    from helpers.train.backbone_comparison import backbone_comparison
+
+    compare = backbone_comparison(run, choice, ["resnet18"], weights="none", config=TrainConfig(epochs=1))
     assert list(compare["backbone"]) == [f"{SCRATCH_NAME} 4-8 (the profile's network)",
                                          f"{SCRATCH_NAME} 2-4 (half width)", f"{SCRATCH_NAME} 4 (one stage fewer)"]
     assert (compare["head_train_rows"] == run.profile.cnn.scratch_compare_rows).all()
