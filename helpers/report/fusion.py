@@ -24,7 +24,8 @@ from helpers.core.config import RunPaths
 from helpers.core.files import write_text
 from helpers.core.handoff import predictor_path
 from helpers.core.metrics import BASELINE_NAME, METRIC_TITLES, binarize, multilabel_scores, paired_bootstrap
-from helpers.data.submission import score_submission, write_submission
+from helpers.data.csv_format import read_labels_csv
+from helpers.data.submission import score_submission, submission_table
 from helpers.fusion import crossfit, rules
 from helpers.fusion.crossfit import CrossFit, FinalFusion, Folds, score_row
 from helpers.fusion.inputs import TEXT_SOURCES, FusionInputs
@@ -523,24 +524,40 @@ def submit(performance: FinalPerformance, final: FinalFusion, method: str, data_
            ) -> pd.DataFrame | None:
     """Write the submission and, when the test labels are known, score it (table22; else None).
 
+    The submission is what the predictor file predicts from test.csv and the images: the file a user takes away
+    is the one that made it. The notebooks' own test probabilities differ from the file's by arithmetic noise
+    (bfloat16 inference takes other kernel paths in the pipeline's batched feature extraction than in the file's
+    image loop, up to 0.005 in a probability here; float16 weights move more), which can carry a near-tie across
+    its cut-off on a row or two; final.test_pred is compared with it in `pipeline_agreement`.
     fused_ids: the ImageIDs of final.test_pred's rows; test_ids: test.csv's, in its order (the submission's).
-
-    With float16 weights the submission is what the predictor file predicts (float16 weights can move a
-    probability across its cut-off); with float32 weights the final fusion's test predictions are written.
     """
-    if performance.half:
-        label_csv(Predictor.load(performance.predictor_file), data_dir, submission, device=device)
-    else:
-        write_submission(submission, fused_ids, final.test_pred, test_ids=test_ids)
+    label_csv(Predictor.load(performance.predictor_file), data_dir, submission, device=device)
     if test_Y is None:
         return None
     scores = score_submission(submission, test_ids, test_Y)
     return pd.DataFrame([{"file": submission.name, "method": method, **scores}])
 
 
-def reproduction_finding(predictor_file: Path, submission: Path, differ: pd.DataFrame, n_rows: int) -> str:
-    """Whether the predictor file, loaded back, reproduces the submission row for row."""
+def pipeline_agreement(final: FinalFusion, fused_ids: Sequence[str], submission: Path) -> int:
+    """Test rows on which the notebook's own fused predictions (final.test_pred, rows named by fused_ids) give other
+    labels than the submission, which the predictor file wrote (`submit`)."""
+    written = read_labels_csv(submission).set_index("ImageID")["Labels"]  # any row order
+    mine = submission_table(fused_ids, final.test_pred).set_index("ImageID")["Labels"]
+    return int((written.loc[mine.index] != mine).sum())
+
+
+def reproduction_finding(predictor_file: Path, submission: Path, differ: pd.DataFrame, n_rows: int,
+                         pipeline_differs: int | None = None) -> str:
+    """Whether the predictor file, loaded back, reproduces the submission row for row, and (pipeline_differs) on how
+    many rows the notebook's own fused test predictions differ from it."""
     if differ.empty:
-        return f"`{predictor_file.name}`, loaded back, reproduces `{submission.name}` row for row ({n_rows} rows)."
-    return (f"`{predictor_file.name}` gives other labels than `{submission.name}` on {len(differ)} of {n_rows} "
-            "rows.")
+        text = f"`{predictor_file.name}`, loaded back, reproduces `{submission.name}` row for row ({n_rows} rows)."
+    else:
+        text = (f"`{predictor_file.name}` gives other labels than `{submission.name}` on {len(differ)} of {n_rows} "
+                "rows.")
+    if pipeline_differs is not None:
+        text += (f" The submission is the file's own prediction; the notebooks' fused test predictions, from "
+                 f"probabilities computed along the pipeline's batched path, give other labels on {pipeline_differs}"
+                 f" of {n_rows} rows (arithmetic noise carrying near-ties across a cut-off)."
+                 if pipeline_differs else " The notebooks' fused test predictions give the same labels on every row.")
+    return text

@@ -153,6 +153,22 @@ def test_reproduction_finding_says_which_rows_differ():
     assert same == "`p.pt`, loaded back, reproduces `s.csv` row for row (9 rows)."
     differ = fusion_report.reproduction_finding(Path("p.pt"), Path("s.csv"), pd.DataFrame({"ImageID": ["a"]}), 9)
     assert "on 1 of 9 rows" in differ
+    noisy = fusion_report.reproduction_finding(Path("p.pt"), Path("s.csv"), pd.DataFrame(), 9, pipeline_differs=2)
+    assert "the file's own prediction" in noisy and "other labels on 2 of 9 rows" in noisy
+    agree = fusion_report.reproduction_finding(Path("p.pt"), Path("s.csv"), pd.DataFrame(), 9, pipeline_differs=0)
+    assert agree.endswith("give the same labels on every row.")
+
+
+def test_pipeline_agreement_counts_the_rows_whose_labels_differ_from_the_submission(tmp_path):
+    from types import SimpleNamespace
+
+    from helpers.data.submission import write_submission
+
+    ids = ["b.jpg", "a.jpg", "c.jpg"]
+    pred = np.zeros((3, 18), dtype=np.uint8)
+    pred[:, 0] = 1
+    path = write_submission(tmp_path / "s.csv", ["a.jpg", "b.jpg", "c.jpg"], [[1], [1, 2], [1]])
+    assert fusion_report.pipeline_agreement(SimpleNamespace(test_pred=pred), ids, path) == 1  # b.jpg, by its name
 
 
 def test_final_performance_writes_the_predictor_and_sizes_every_row_as_table21_measures_it(
