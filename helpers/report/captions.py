@@ -216,6 +216,19 @@ def interval_caveat(table: pd.DataFrame | None) -> str | None:
     return f"Indistinguishable (95 % interval of the difference includes 0): {shown}."
 
 
+def ablation_rows(item: str, table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """An LSTM ablation figure's rows of the ablation summary (table36 holds all six ablations); other items' tables
+    as they are."""
+    from helpers.train.lstm_ablations import ABLATIONS
+
+    if table is None or "experiment" not in table:
+        return table
+    for name, ablation in ABLATIONS.items():
+        if ablation.figure.split("_")[0] == item:
+            return table[table["experiment"] == f"lstm_{name}"]
+    return table
+
+
 def caption(item: str, run_info: Mapping[str, Any], table: pd.DataFrame | None = None) -> str:
     """The full caption of one figure or table: what it shows, then the run's caveats."""
     description, kind = DESCRIPTIONS.get(item, (f"{item}.", ""))
@@ -224,7 +237,7 @@ def caption(item: str, run_info: Mapping[str, Any], table: pd.DataFrame | None =
         parts.append(f"Profile: {run_info['profile']}.")
     if kind:
         parts += model_caveats(kind, run_info)
-    interval = interval_caveat(table)
+    interval = interval_caveat(ablation_rows(item, table))
     if interval:
         parts.append(interval)
     return " ".join(parts)

@@ -117,6 +117,16 @@ def test_interval_straddling_zero_is_called_indistinguishable():
     assert captions.interval_caveat(pd.DataFrame({"x": [1]})) is None
 
 
+def test_an_ablation_figure_names_only_its_own_indistinguishable_settings():
+    summary = pd.DataFrame({"experiment": ["lstm_architecture", "lstm_architecture", "lstm_cutoff"],
+                            "setting": ["standard", "bidirectional", "0.25"], "diff_low": [0.0, -0.01, -0.02],
+                            "diff_high": [0.0, 0.01, 0.01]})
+    fig08 = captions.caption("fig08", DEMO_INFO, summary)
+    assert "lstm_architecture: bidirectional" in fig08 and "lstm_cutoff" not in fig08
+    assert "lstm_cutoff: 0.25" in captions.caption("fig09", DEMO_INFO, summary)
+    assert "lstm_architecture: bidirectional, lstm_cutoff: 0.25" in captions.caption("table36", DEMO_INFO, summary)
+
+
 def test_unconverged_read_from_history(tmp_path):
     results = tmp_path / "artifacts" / "results"
     results.mkdir(parents=True)
