@@ -511,12 +511,20 @@ def lambda_sweep_table(y_true: np.ndarray, image: np.ndarray, text: np.ndarray, 
     return with_intervals(table, y_true, predictions, reference="λ=0.5", n_boot=n_boot, seed=seed)
 
 
+def joint_convergence(outcome: JointOutcome) -> str:
+    """"stopped early" (patience ran out on a validation plateau) or "unconverged (epoch cap N)"."""
+    if outcome.fit.stopped_early:
+        return "stopped early"
+    return f"unconverged (epoch cap {len(outcome.fit.history)}, best epoch {outcome.fit.best_epoch})"
+
+
 def joint_table(joint: Mapping[str, JointOutcome]) -> pd.DataFrame:
-    """One row per joint model: fusion module, epochs run, best epoch, its validation micro-F1, time, parameters."""
+    """One row per joint model: fusion module, epochs run, best epoch, its validation micro-F1, time, parameters,
+    and whether its training stopped on a plateau or at the epoch cap."""
     return pd.DataFrame([{"model": name, "fusion module": o.model.config.fusion, "epochs run": len(o.fit.history),
                           "best epoch": o.fit.best_epoch, "val micro-F1 (cut-off 0.5)": o.fit.best_val_micro_f1,
                           "train_time_s": o.fit.train_time_s, "parameters": count_parameters(o.model),
-                          "run": o.fit.status} for name, o in joint.items()])
+                          "convergence": joint_convergence(o), "run": o.fit.status} for name, o in joint.items()])
 
 
 def submit(performance: FinalPerformance, final: FinalFusion, method: str, data_dir: Path, submission: Path,

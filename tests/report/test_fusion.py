@@ -223,3 +223,21 @@ def test_methods_within_noise_of_the_chosen_one_are_a_tie_and_the_text_says_so()
     text = fusion_report.tie_text(marked, "chosen")
     assert "**tied** with 1 other method(s)" in text and "almost (0.999)" in text and "poor" not in text
     assert fusion_report.tie_text(marked.assign(tied_with_chosen=False), "chosen") == ""
+
+
+def test_joint_table_says_which_runs_stopped_on_a_plateau_and_which_hit_their_cap():
+    from types import SimpleNamespace
+
+    import torch
+
+    def outcome(epochs: int, best: int, stopped: bool) -> SimpleNamespace:
+        model = torch.nn.Linear(2, 1)
+        model.config = SimpleNamespace(fusion="gated")
+        fit = SimpleNamespace(history=pd.DataFrame({"epoch": range(1, epochs + 1)}), best_epoch=best,
+                              best_val_micro_f1=0.8, train_time_s=1.0, stopped_early=stopped, status="trained afresh")
+        return SimpleNamespace(model=model, fit=fit)
+
+    table = fusion_report.joint_table({"a": outcome(19, 16, True), "b": outcome(12, 12, False)}).set_index("model")
+    assert table.loc["a", "convergence"] == "stopped early"
+    assert table.loc["b", "convergence"] == "unconverged (epoch cap 12, best epoch 12)"
+    assert table.loc["b", "parameters"] == 3
