@@ -65,7 +65,9 @@ def test_same_seed_same_result_and_resume_keys(tmp_path):
 
 @pytest.mark.parametrize("before", [False, True])
 def test_flush_denormals_restores_the_previous_mode(before):
-    denormal = torch.tensor([1e-39], dtype=torch.float32)
+    process_wide = _flush_denormals_is_on()  # the engine turns it on for the whole process when imported (x86)
+    torch.set_flush_denormal(False)
+    denormal = torch.tensor([1e-39], dtype=torch.float32)  # made while denormals are kept, so not zero
     torch.set_flush_denormal(before)
     try:
         assert _flush_denormals_is_on() is before
@@ -73,9 +75,10 @@ def test_flush_denormals_restores_the_previous_mode(before):
             assert _flush_denormals_is_on()
             assert float(denormal * 1.0) == 0.0  # flushed while training
         assert _flush_denormals_is_on() is before
-    finally:
         torch.set_flush_denormal(False)
-    assert float(denormal * 1.0) > 0.0
+        assert float(denormal * 1.0) > 0.0
+    finally:
+        torch.set_flush_denormal(process_wide)
 
 
 def test_trivial_baseline_predicts_the_most_frequent_label_set():
