@@ -201,7 +201,16 @@ def differences_to_reference(y_true: np.ndarray, predictions: dict[str, np.ndarr
     return pd.DataFrame(rows)
 
 
-TUNING_GRID: tuple[float, ...] = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2).tolist())
+CUTOFF_GRID: tuple[float, ...] = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2).tolist())  # every cut-off search
+DEFAULT_CUTOFF = 0.5
+
+
+def pick_best(scores: np.ndarray, grid: np.ndarray, prefer: float) -> tuple[int, float]:
+    """Index of the best score; ties go to the grid value closest to `prefer` (stable, deterministic)."""
+    best = scores.max()
+    candidates = np.flatnonzero(scores >= best - 1e-12)
+    index = int(candidates[np.argmin(np.abs(grid[candidates] - prefer))])
+    return index, float(best)
 
 
 def crossfit_cutoff_predictions(y_true: np.ndarray, probs: np.ndarray, folds: int = 5, seed: int = 0,
@@ -213,11 +222,11 @@ def crossfit_cutoff_predictions(y_true: np.ndarray, probs: np.ndarray, folds: in
     """
     y_true, probs = np.asarray(y_true, dtype=np.uint8), np.asarray(probs, dtype=np.float64)
     fold_of = np.random.default_rng(seed).permutation(len(y_true)) % max(min(folds, len(y_true)), 2)
-    grid = np.asarray(TUNING_GRID)
+    grid = np.asarray(CUTOFF_GRID)
     pred, used = np.zeros_like(y_true), np.zeros(len(y_true))
     for fold in np.unique(fold_of):
         fit, held = fold_of != fold, fold_of == fold
         scores = [fast_f1(y_true[fit], binarize(probs[fit], c), objective) for c in grid]
-        best = grid[int(np.argmax(np.asarray(scores) - 1e-9 * np.abs(grid - 0.5)))]  # ties: closest to 0.5
+        best = grid[pick_best(np.asarray(scores), grid, DEFAULT_CUTOFF)[0]]
         pred[held], used[held] = binarize(probs[held], best), best
     return pred, used

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from helpers.core.metrics import fast_f1, multilabel_scores
+from helpers.core.metrics import CUTOFF_GRID, DEFAULT_CUTOFF, fast_f1, multilabel_scores, pick_best
 
 _EPS = 1e-6
 
@@ -90,8 +90,6 @@ def _newton_logistic(X: np.ndarray, y: np.ndarray, C: float, max_iter: int, tol:
     return w
 
 
-CUTOFF_GRID: tuple[float, ...] = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2).tolist())
-DEFAULT_CUTOFF = 0.5
 OBJECTIVES = ("micro_f1", "samples_f1")
 
 
@@ -117,14 +115,6 @@ def label_f1_grid(y_true: np.ndarray, probs: np.ndarray, grid: Sequence[float] =
     tp = (pred & y).sum(axis=0)
     denom = pred.sum(axis=0) + y.sum(axis=0)
     return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
-
-
-def pick_best(scores: np.ndarray, grid: np.ndarray, prefer: float) -> tuple[int, float]:
-    """Index of the best score; ties go to the grid value closest to `prefer` (stable, deterministic)."""
-    best = scores.max()
-    candidates = np.flatnonzero(scores >= best - 1e-12)
-    index = int(candidates[np.argmin(np.abs(grid[candidates] - prefer))])
-    return index, float(best)
 
 
 def best_label_cutoffs(y_true: np.ndarray, probs: np.ndarray, grid: Sequence[float] = CUTOFF_GRID) -> np.ndarray:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from helpers.core.config import DATA_ROOT, RunPaths
+from helpers.train.lstm_ablations import ABLATIONS
 
 DEMO_SENTENCE = "built-in synthetic demo data — scores are not comparable with the reference report's 86.1 %"
 INTERVAL_COLUMNS = (("diff_low", "diff_high"), ("95% interval low", "95% interval high"))
@@ -219,8 +220,6 @@ def interval_caveat(table: pd.DataFrame | None) -> str | None:
 def ablation_rows(item: str, table: pd.DataFrame | None) -> pd.DataFrame | None:
     """An LSTM ablation figure's rows of the ablation summary (table36 holds all six ablations); other items' tables
     as they are."""
-    from helpers.train.lstm_ablations import ABLATIONS
-
     if table is None or "experiment" not in table:
         return table
     for name, ablation in ABLATIONS.items():

@@ -440,8 +440,13 @@ class HeadSweeps:
     trainer: HeadTrainer
     seeds: tuple[int, ...]
     baseline: dict[str, float]  # the trivial baseline's validation scores
-    baseline_pred: np.ndarray  # its validation prediction
     findings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def baseline_pred(self) -> np.ndarray:
+        """The trivial baseline's prediction of the validation rows (the training rows' most frequent label set)."""
+        train_rows, val_rows = self.run.split
+        return baseline_prediction(self.run.dataset.Y[train_rows], len(val_rows))
 
     def add(self, name: str, results: pd.DataFrame, title: str, xlabel: str, figure: str | None,
             settings: dict[str, TrainConfig], reference: str, **labelling: Any) -> str:

@@ -213,18 +213,16 @@ def embed_captions(model: CaptionEncoderModel, batches: CaptionBatches, device: 
 
 def cached_embeddings(model: CaptionEncoderModel, tokens: TokenizedCaptions, key: dict[str, Any],
                       cache_dir: str | Path, device: torch.device | str, batch_size: int,
-                      fresh: bool = False) -> tuple[torch.Tensor, float]:
-    """(embeddings, captions per second of the pass that computed them), read from the cache when it has them."""
+                      fresh: bool = False) -> torch.Tensor:
+    """The pooled embeddings of these captions, read from the cache when it has them (computed once, atomic write)."""
     path = Path(cache_dir) / f"{EMBEDDINGS_KIND}_{stable_hash(key)}.pt"
     saved = None if fresh else read_cached(path, lambda p: torch.load(p, weights_only=True), "encoder embeddings")
     if saved is not None and saved.get("kind") == EMBEDDINGS_KIND and saved.get("key") == stable_hash(key):
-        return saved["embeddings"], float(saved["captions_per_s"])
-    start = time.perf_counter()
+        return saved["embeddings"]
     embeddings = embed_captions(model, CaptionBatches(tokens, batch_size=batch_size), device)
-    rate = len(embeddings) / max(time.perf_counter() - start, 1e-9)
-    record = {"kind": EMBEDDINGS_KIND, "key": stable_hash(key), "embeddings": embeddings, "captions_per_s": rate}
+    record = {"kind": EMBEDDINGS_KIND, "key": stable_hash(key), "embeddings": embeddings}
     write_atomic(path, lambda tmp: torch.save(record, tmp))
-    return embeddings, rate
+    return embeddings
 
 
 def _captions_hash(*parts: Sequence[str]) -> str:
@@ -319,7 +317,7 @@ def _fit_frozen(model: CaptionEncoderModel, tokens: list[TokenizedCaptions], Y_t
     embed_key = {"source": config.source, "hf_config": stable_hash(config.hf_config), "pooling": config.pooling,
                  "max_length": config.max_length, **data_key}
     embedded = [cached_embeddings(model, part, {**embed_key, "split": split}, cache_dir, device,
-                                  settings.inference_batch_size, fresh=fresh)[0]
+                                  settings.inference_batch_size, fresh=fresh)
                 for split, part in zip(("train", "val"), tokens)]
     train_config = TrainConfig(epochs=settings.head_epochs, lr=settings.lr, optimizer="adamw",
                                weight_decay=settings.weight_decay, cutoff=settings.cutoff,

@@ -114,7 +114,7 @@ def test_crossfit_cutoff_is_tuned_without_the_rows_it_labels(labels):
     rng = np.random.default_rng(3)
     probs = np.clip(0.3 * labels + rng.random(labels.shape) * 0.32, 0, 1)  # positives sit in [0.3, 0.62]
     pred, used = metrics.crossfit_cutoff_predictions(labels, probs, folds=4, seed=0)
-    assert pred.shape == labels.shape and set(np.unique(used)) <= set(metrics.TUNING_GRID)
+    assert pred.shape == labels.shape and set(np.unique(used)) <= set(metrics.CUTOFF_GRID)
     assert metrics.micro_f1(labels, pred) > metrics.micro_f1(labels, binarize(probs, 0.5)) + 0.05
     folds = np.random.default_rng(0).permutation(len(labels)) % 4
     changed = probs.copy()

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers.core.metrics import BASELINE_NAME
+from helpers.core.metrics import BASELINE_NAME, baseline_prediction
 from helpers.core.profiles import describe_reductions, get_profile
 from helpers.engine.fit import TrainConfig
 from helpers.models.image_model import ImageModelConfig
@@ -147,3 +147,25 @@ def test_tables_say_what_was_asked_for_beside_what_was_trained(tmp_path):
     row = report.cnn_design_table([outcome], asked_for=asked).iloc[0]
     assert (row["backbone asked for"], row["backbone"]) == (asked, "resnet18")
     assert "backbone asked for" not in report.cnn_design_table([outcome])
+
+
+def test_head_sweeps_save_the_figure_judge_by_bootstrap_and_keep_the_findings(tmp_path):
+    from types import SimpleNamespace
+
+    from tests.train.test_head_experiments import make_trainer
+
+    trainer = make_trainer(tmp_path)
+    Y = np.concatenate([trainer.train_y.numpy(), trainer.val_y]).astype(np.uint8)
+    saved = []
+    run = SimpleNamespace(split=(np.arange(200), np.arange(200, 300)), dataset=SimpleNamespace(Y=Y),
+                          save_fig=lambda fig, name: saved.append(name))
+    sweeps = report.HeadSweeps(run, trainer, (0,), report.baseline_scores(Y[:200], Y[200:]))
+    assert np.array_equal(sweeps.baseline_pred, baseline_prediction(Y[:200], 100))
+    settings = {"0.01": TrainConfig(epochs=10, lr=1e-2), "0.0001": TrainConfig(epochs=1, lr=1e-4)}
+    results = trainer.sweep("cnn_lr", settings, (0,))
+    text = sweeps.add("lr", results, "Head: learning rate", "learning rate", "fig15_x", settings, reference="0.01")
+    assert saved == ["fig15_x"] and sweeps.findings["lr"] == text
+    assert text.startswith("Head: learning rate: On micro-F1") and "paired bootstrap" in text
+    tuned = sweeps.add("lr_tuned", results, "Tuned", "learning rate", None, settings, reference="0.01", tuned=True)
+    assert saved == ["fig15_x"] and tuned.startswith("Tuned: Against the reference setting '0.01'")
+    assert "settings' means span" not in tuned  # the seed spread belongs to the cut-off-0.5 runs, not these
